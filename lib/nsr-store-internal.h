@@ -1,0 +1,108 @@
+/* nsr-store-internal.h: the store's private state, shared by its source files only. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "nsr-store.h"
+
+/* The cached statements of one store, prepared on first use. */
+enum nsr_stmt_id {
+	NSR_STMT_BEGIN_IMMEDIATE,
+	NSR_STMT_BEGIN_DEFERRED,
+	NSR_STMT_COMMIT,
+	NSR_STMT_ROLLBACK,
+	NSR_STMT_GRACE_GET,
+	NSR_STMT_GRACE_SET,
+	NSR_STMT_CLIENT_GET,
+	NSR_STMT_CLIENT_UPSERT,
+	NSR_STMT_CLIENT_DELETE,
+	NSR_STMT_CLIENTS_DROP_OLD,
+	NSR_STMT_CLIENTS_EPOCH,
+	NSR_STMT_CLIENTS_ALL,
+	NSR_STMT_COUNT_EPOCH,
+	NSR_STMT_COUNT_ALL,
+	NSR_STMT_EVENT_ADD,
+	NSR_STMT_EVENTS_TRIM_ROWS,
+	NSR_STMT_EVENTS_TRIM_AGE,
+	NSR_STMT_EVENTS_SINCE,
+	NSR_STMT_META_GET,
+	NSR_STMT_META_SET,
+	NSR_STMT_MAX,
+};
+
+struct nsr_store {
+	sqlite3 *db;
+	char *path;
+	struct nsr_store_options opts;
+	int schema_version;
+	unsigned int fail_commits;	/* see nsr_store_fail_next_commits() */
+	sqlite3_stmt *stmts[NSR_STMT_MAX];
+};
+
+/* Finalize a statement that is not cached; for _cleanup_. */
+static inline void nsr_stmt_finalizep(sqlite3_stmt **stmt)
+{
+	if (*stmt)
+		sqlite3_finalize(*stmt);
+}
+
+/* Return a cached statement to its initial state; for _cleanup_. */
+static inline void nsr_stmt_resetp(sqlite3_stmt **stmt)
+{
+	if (*stmt) {
+		sqlite3_reset(*stmt);
+		sqlite3_clear_bindings(*stmt);
+	}
+}
+
+/**
+ * nsr_store_stmt - fetch a cached statement, preparing it on first use
+ * @ret: set to the statement, reset and without bindings. The caller keeps
+ *       it in a _cleanup_(nsr_stmt_resetp) variable and never finalizes it.
+ *
+ * Returns 0 or a negative errno, logged with the store's path.
+ */
+int nsr_store_stmt(struct nsr_store *store, enum nsr_stmt_id id, sqlite3_stmt **ret);
+
+/**
+ * nsr_store_exec - step a cached statement that returns no rows
+ *
+ * Returns 0 or a negative errno, logged with the path and @what.
+ */
+int nsr_store_exec(struct nsr_store *store, enum nsr_stmt_id id, const char *what);
+
+/**
+ * nsr_sqlite_errno - map a SQLite result code to a negative errno
+ *
+ * A commit turned into a rollback by the commit hook maps to -EIO, and
+ * SQLITE_CORRUPT and SQLITE_NOTADB map to -EBADMSG.
+ */
+int nsr_sqlite_errno(int rc);
+
+/**
+ * nsr_store_log_sqlite - log a failed SQLite call on @store
+ * @rc: the SQLite result code
+ * @what: the operation, for the message
+ *
+ * Returns nsr_sqlite_errno(@rc).
+ */
+int nsr_store_log_sqlite(struct nsr_store *store, int rc, const char *what);
+
+/**
+ * nsr_store_read_grace - read the grace row in the current transaction
+ *
+ * Returns 0, -EBADMSG when the row is missing, or another negative errno.
+ */
+int nsr_store_read_grace(struct nsr_store *store, struct nsr_grace_state *ret);
+
+/**
+ * nsr_store_create_at_version - create a database at an older schema (tests only)
+ * @path: a file that does not exist yet; its directory must exist
+ * @version: 1 .. nsr_store_schema_version_latest()
+ *
+ * Runs only the first @version migration steps, so tests can build a
+ * database as an older program wrote it. The daemon never calls this.
+ * Returns 0, -EINVAL for a version out of range, -EEXIST, or another
+ * negative errno.
+ */
+int nsr_store_create_at_version(const char *path, int version);
