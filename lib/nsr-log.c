@@ -67,10 +67,14 @@ int nsr_log_internal(int level, int error, const char *fmt, ...)
 			level <= LOG_WARNING ? ": " : "", line);
 	} else {
 		struct timespec ts;
+		struct tm tm;
+		char stamp[32];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "%lld.%03ld %s[%s]: %s\n", (long long)ts.tv_sec,
-			ts.tv_nsec / 1000000, log_ident, log_level_name(level), line);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s[%s]: %s\n", stamp, ts.tv_nsec / 1000000, log_ident,
+			log_level_name(level), line);
 	}
 
 out:
