@@ -17,6 +17,7 @@
 #include "nsr-log.h"
 #include "nsrd-genl.h"
 #include "nsrd-netns.h"
+#include "nsrd-pipe.h"
 #include "nsrd-server.h"
 
 CDS_LIST_HEAD(nsrd_netns_list);
@@ -136,6 +137,7 @@ int nsrd_netns_run_in(struct nsrd *d, struct nsrd_netns *ns, int (*fn)(void *ctx
 static void netns_free(struct nsrd_netns *ns)
 {
 	nsrd_genl_free(ns->genl);
+	nsrd_pipe_free(ns->pipe);
 	if (ns->fd >= 0 && ns->origin != NSRD_NETNS_SELF)
 		close(ns->fd);
 	free(ns->name);
@@ -152,12 +154,14 @@ static void netns_attach(struct nsrd *d, struct nsrd_netns *ns)
 {
 	int r;
 
-	if (ns->transport == NSR_TRANSPORT_PIPE) {
-		/* TODO: the nfsdcld pipe transport is not built yet; such a namespace gets no tracker. */
-		nsr_log_warning("netns %s: transport \"pipe\" is not available in this build, so this namespace is not served",
-				ns->name);
-		return;
+	/* With "auto", nfsd uses whichever tracker it finds first, so both listen. */
+	if (ns->transport != NSR_TRANSPORT_GENL) {
+		r = nsrd_pipe_attach(d, ns);
+		if (r < 0)
+			nsr_log_error_errno(r, "netns %s: cld pipe transport not attached: %m", ns->name);
 	}
+	if (ns->transport == NSR_TRANSPORT_PIPE)
+		return;
 
 	r = nsrd_genl_attach(d, ns);
 	if (r < 0)
@@ -217,6 +221,8 @@ static void netns_remove(struct nsrd *d, struct nsrd_netns *ns, const char *why)
 
 	if (ns->genl)
 		nsrd_genl_stop(ns->genl);
+	if (ns->pipe)
+		nsrd_pipe_stop(ns->pipe);
 
 	/* Drain first, while the namespace can still receive its answers. */
 	nsrd_server_unbind(d, ns);
@@ -260,30 +266,38 @@ static int netns_add_self(struct nsrd *d)
 			 NSRD_NETNS_SELF, nsr_settings_find_netns(d->settings, NSRD_NETNS_SELF_NAME));
 }
 
-static int netns_add_configured(struct nsrd *d, const struct nsr_netns_settings *cfg)
+/*
+ * Serve a namespace named in the configuration. A missing or unusable path
+ * is logged (unless @quiet) and tried again by the liveness timer, so one
+ * absent namespace never stops the daemon from serving the others.
+ */
+static void netns_add_configured(struct nsrd *d, const struct nsr_netns_settings *cfg, bool quiet)
 {
 	struct stat st;
 	int fd;
 
 	if (strcmp(cfg->name, NSRD_NETNS_SELF_NAME) == 0)
-		return 0; /* settings of the daemon's own namespace */
+		return; /* settings of the daemon's own namespace */
 	if (netns_find_by_name(cfg->name))
-		return 0;
+		return;
 
 	fd = netns_open(cfg->path, &st);
-	if (fd == -EAGAIN)
-		return nsr_log_error_errno(-EINVAL,
-					   "netns %s: %s is not a network namespace; fix \"path\" in [%s \"%s\"] (%s:%u)",
-					   cfg->name, cfg->path, NSR_CONF_SECTION_NETNS, cfg->name,
-					   cfg->source, cfg->line);
-	if (fd < 0)
-		return nsr_log_error_errno(fd,
-					   "netns %s: opening %s failed: %m; create the namespace or fix \"path\" in [%s \"%s\"] (%s:%u)",
-					   cfg->name, cfg->path, NSR_CONF_SECTION_NETNS, cfg->name,
-					   cfg->source, cfg->line);
+	if (fd == -EAGAIN) {
+		if (!quiet)
+			nsr_log_error("netns %s: %s is not a network namespace; fix \"path\" in [%s \"%s\"] (%s:%u); checking again every %d s",
+				      cfg->name, cfg->path, NSR_CONF_SECTION_NETNS, cfg->name,
+				      cfg->source, cfg->line, LIVENESS_INTERVAL_S);
+		return;
+	}
+	if (fd < 0) {
+		if (!quiet)
+			nsr_log_warning_errno(fd, "netns %s: opening %s failed: %m; it is served once it exists (create it, or fix \"path\" in [%s \"%s\"] at %s:%u)",
+					      cfg->name, cfg->path, NSR_CONF_SECTION_NETNS, cfg->name,
+					      cfg->source, cfg->line);
+		return;
+	}
 
 	netns_add(d, cfg->name, cfg->path, fd, &st, NSRD_NETNS_CONFIG, cfg);
-	return 0;
 }
 
 /*
@@ -423,6 +437,9 @@ static void on_liveness(evutil_socket_t fd, short what, void *userdata)
 		netns_remove(d, ns, "its configured path no longer refers to it");
 	}
 
+	for (size_t i = 0; i < d->settings->n_netns; i++)
+		netns_add_configured(d, &d->settings->netns[i], true);
+
 	/* iproute2 creates the netns directory with the first "ip netns add". */
 	if (d->settings->netns_dir && d->netns_dir_wd < 0 && d->inotify_fd >= 0) {
 		d->netns_dir_wd = inotify_add_watch(d->inotify_fd, d->settings->netns_dir, NETNS_DIR_EVENTS);
@@ -467,11 +484,8 @@ int nsrd_netns_start(struct nsrd *d)
 	if (r < 0)
 		return r;
 
-	for (size_t i = 0; i < d->settings->n_netns; i++) {
-		r = netns_add_configured(d, &d->settings->netns[i]);
-		if (r < 0)
-			return r;
-	}
+	for (size_t i = 0; i < d->settings->n_netns; i++)
+		netns_add_configured(d, &d->settings->netns[i], false);
 
 	if (!d->settings->netns_dir)
 		return 0;
@@ -495,7 +509,7 @@ void nsrd_netns_reload(struct nsrd *d)
 	}
 
 	for (size_t i = 0; i < d->settings->n_netns; i++)
-		netns_add_configured(d, &d->settings->netns[i]);
+		netns_add_configured(d, &d->settings->netns[i], false);
 }
 
 void nsrd_netns_stop(struct nsrd *d)

@@ -12,6 +12,7 @@
 #include "nsrd.h"
 
 struct nsrd_genl;
+struct nsrd_pipe;
 
 enum nsrd_netns_origin {
 	NSRD_NETNS_SELF,	/* the daemon's own namespace */
@@ -44,6 +45,7 @@ struct nsrd_netns {
 	enum nsr_transport transport;
 
 	struct nsrd_genl *genl;		/* rcu_dereference() from workers */
+	struct nsrd_pipe *pipe;		/* rcu_dereference() from workers */
 	struct nsrd_server *server;	/* loop thread only */
 	unsigned int missing_checks;	/* RUNDIR entries not yet bind-mounted */
 };

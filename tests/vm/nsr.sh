@@ -81,3 +81,10 @@ nsr_count_clients() {
 nsr_clients_are() {
 	[ "$(nsr_count_clients "$1" "$2")" -eq "$3" ]
 }
+
+# Wait until the daemon watches namespace $1's rpc_pipefs for nfsd's cld
+# pipe, so that it opens the pipe within the second nfsd waits for a reader.
+nsr_wait_pipe() {
+	vm_wait_for 20 "nsrecoveryd to watch rpc_pipefs of namespace $1" \
+		nsr_log_has "netns $1: watching rpc_pipefs for nfsd's cld pipe"
+}
