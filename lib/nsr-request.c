@@ -1,4 +1,5 @@
 /* nsr-request.c: life cycle of the transport-neutral request. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nsr-request.h"
@@ -9,6 +10,7 @@ void nsr_request_init(struct nsr_request *req, enum nsr_op op)
 	nsr_client_init(&req->client);
 	req->op = op;
 	req->boot_time = 0;
+	req->scope = NULL;
 	req->version = 0;
 	req->status = 0;
 	req->records_sent = 0;
@@ -22,6 +24,8 @@ void nsr_request_init(struct nsr_request *req, enum nsr_op op)
 void nsr_request_release(struct nsr_request *req)
 {
 	nsr_client_release(&req->client);
+	free(req->scope);
+	req->scope = NULL;
 }
 
 const char *nsr_op_name(enum nsr_op op)
@@ -39,6 +43,8 @@ const char *nsr_op_name(enum nsr_op op)
 		return "grace-done";
 	case NSR_OP_VERSION:
 		return "version";
+	case NSR_OP_RENEW:
+		return "renew";
 	}
 	return "unknown";
 }

@@ -18,6 +18,7 @@ enum nsr_op {
 	NSR_OP_GRACE_START,	/* enter grace, then stream the recovery epoch */
 	NSR_OP_GRACE_DONE,	/* grace ended: drop the recovery epoch */
 	NSR_OP_VERSION,		/* version negotiation; never reaches the store */
+	NSR_OP_RENEW,		/* daemon-internal: renew the ownership lease; no client */
 };
 
 struct nsr_request;
@@ -45,6 +46,7 @@ struct nsr_request {
 
 	struct nsr_client client; /* CREATE, REMOVE, CHECK */
 	int64_t boot_time;	/* GRACE_START: the namespace's nfsd boot time, or 0 */
+	char *scope;		/* GRACE_START: nfsd's server scope, or NULL; owned */
 	uint32_t version;	/* VERSION: the peer's maximum, then the agreed one */
 
 	/*

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nsr-config.h"
+#include "nsr-import.h"
 #include "nsr-log.h"
 #include "nsr-serverdir.h"
 #include "nsr-settings.h"
@@ -17,14 +18,17 @@
 #define SETTINGS_DEFAULT_RETENTION_DAYS 90
 #define SETTINGS_DEFAULT_RETENTION_ROWS 100000
 #define SETTINGS_DEFAULT_PIPEFS_DIR "/var/lib/nfs/rpc_pipefs"
+#define SETTINGS_DEFAULT_OWNERSHIP_LEASE 30
+#define SETTINGS_DEFAULT_LEASE_TIME 90	/* nfsd's default lease-time */
 
 static const char *const settings_main_keys[] = {
 	"state-directory", "workers", "max-batch", "transport", "netns-directory", "node-id",
-	"event-retention-days", "event-retention-rows", "debug", "pipefs-directory", NULL,
+	"event-retention-days", "event-retention-rows", "debug", "pipefs-directory",
+	"ownership-lease", "ownership-takeover", "audit-lease-time", NULL,
 };
 
 static const char *const settings_netns_keys[] = {
-	"path", "server", "state-directory", "transport", NULL,
+	"path", "server", "state-directory", "transport", "import-from", NULL,
 };
 
 static const char *const transport_names[] = {
@@ -63,6 +67,7 @@ void nsr_settings_release(struct nsr_settings *s)
 		free(s->netns[i].path);
 		free(s->netns[i].server);
 		free(s->netns[i].state_dir);
+		free(s->netns[i].import_from);
 	}
 	free(s->netns);
 	memset(s, 0, sizeof(*s));
@@ -167,6 +172,25 @@ static int settings_get_node_id(const struct nsr_conf *conf, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * The default audit window is nfsd's lease time: lease-time in [nfsd] when
+ * it is a valid number, which nfsd itself checks, else nfsd's default.
+ */
+static int64_t settings_nfsd_lease_time(const struct nsr_conf *conf)
+{
+	const struct nsr_conf_entry *e = nsr_conf_find(conf, "nfsd", NULL, "lease-time");
+	char *end;
+	long v;
+
+	if (!e)
+		return SETTINGS_DEFAULT_LEASE_TIME;
+	errno = 0;
+	v = strtol(e->value, &end, 10);
+	if (errno || end == e->value || *end || v < 1 || v > NSR_SETTINGS_LEASE_TIME_MAX)
+		return SETTINGS_DEFAULT_LEASE_TIME;
+	return v;
+}
+
 /* Keep the first error, but run every step so that each invalid value is logged. */
 static void settings_merge_error(int *acc, int r)
 {
@@ -221,6 +245,19 @@ static int settings_load_main(struct nsr_settings *s, const struct nsr_conf *con
 			      false, &s->pipefs_dir);
 	settings_merge_error(&acc, r);
 
+	r = nsr_conf_get_int(conf, sec, NULL, "ownership-lease", SETTINGS_DEFAULT_OWNERSHIP_LEASE,
+			     NSR_SETTINGS_OWNERSHIP_LEASE_MIN, NSR_SETTINGS_OWNERSHIP_LEASE_MAX,
+			     &s->ownership_lease);
+	settings_merge_error(&acc, r);
+
+	r = nsr_conf_get_bool(conf, sec, NULL, "ownership-takeover", false,
+			      &s->ownership_takeover);
+	settings_merge_error(&acc, r);
+
+	r = nsr_conf_get_int(conf, sec, NULL, "audit-lease-time", settings_nfsd_lease_time(conf),
+			     1, NSR_SETTINGS_LEASE_TIME_MAX, &s->audit_lease_time);
+	settings_merge_error(&acc, r);
+
 	return acc;
 }
 
@@ -241,6 +278,31 @@ static int settings_get_server(const struct nsr_conf *conf, const char *name, ch
 	if (nsr_server_name_check(e->value) < 0)
 		return nsr_conf_invalid_value(e, "a server name is 1 to 255 printable ASCII "
 					      "characters and not \".\" or \"..\"");
+	*ret = strdup(e->value);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* import-from = FORMAT:PATH, with a format nsr_import_read() knows and an absolute path. */
+static int settings_get_import_from(const struct nsr_conf *conf, const char *name, char **ret)
+{
+	const struct nsr_conf_entry *e;
+	enum nsr_import_format format;
+	_cleanup_free_ char *kind = NULL;
+	const char *colon;
+
+	*ret = NULL;
+	e = nsr_conf_find(conf, NSR_CONF_SECTION_NETNS, name, "import-from");
+	if (!e)
+		return 0;
+
+	colon = strchr(e->value, ':');
+	kind = colon ? strndup(e->value, colon - e->value) : NULL;
+	if (colon && !kind)
+		return -ENOMEM;
+	if (!colon || nsr_import_format_from_string(kind, &format) < 0 || colon[1] != '/')
+		return nsr_conf_invalid_value(e, "expected nfsdcld:PATH, nfsdcltrack:PATH or "
+					      "v4recovery:PATH with an absolute PATH, such as "
+					      "nfsdcld:/var/lib/nfs/nfsdcld");
 	*ret = strdup(e->value);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -268,6 +330,9 @@ static int settings_load_netns(struct nsr_netns_settings *ns, const struct nsr_s
 	settings_merge_error(&acc, r);
 
 	r = settings_get_transport(conf, sec, ns->name, s->transport, &ns->transport);
+	settings_merge_error(&acc, r);
+
+	r = settings_get_import_from(conf, ns->name, &ns->import_from);
 	settings_merge_error(&acc, r);
 
 	return acc;

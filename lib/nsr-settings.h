@@ -26,6 +26,9 @@ enum nsr_transport {
 #define NSR_SETTINGS_RETENTION_DAYS_MAX 36500
 #define NSR_SETTINGS_RETENTION_ROWS_MAX 1000000000
 #define NSR_SETTINGS_NODE_ID_MAX 255
+#define NSR_SETTINGS_OWNERSHIP_LEASE_MIN 5
+#define NSR_SETTINGS_OWNERSHIP_LEASE_MAX 3600
+#define NSR_SETTINGS_LEASE_TIME_MAX 3600
 
 /* One [nsrecoveryd-netns "NAME"] section. */
 struct nsr_netns_settings {
@@ -34,6 +37,7 @@ struct nsr_netns_settings {
 	char *server;		/* stable server name, or NULL to use nfsd's scope */
 	char *state_dir;	/* this server's own directory, or NULL for the default */
 	enum nsr_transport transport;	/* the [nsrecoveryd] transport unless set */
+	char *import_from;	/* "FORMAT:PATH" to import into a new database, or NULL */
 	const char *source;	/* where the section first appears, for messages */
 	unsigned int line;
 };
@@ -47,6 +51,9 @@ struct nsr_settings {
 	char *node_id;
 	int64_t event_retention_days;	/* 0 keeps events of any age */
 	int64_t event_retention_rows;	/* 0 keeps any number of events */
+	int64_t ownership_lease;	/* seconds an ownership lease lasts unrenewed */
+	bool ownership_takeover;	/* take a server over from a live owner at open */
+	int64_t audit_lease_time;	/* nfsd's lease time, the audit's window, in seconds */
 	bool debug;
 	char *pipefs_dir;
 

@@ -173,6 +173,10 @@ static int apply_create(struct apply_ctx *ctx, struct nsr_request *req, int64_t 
 	if (r < 0)
 		return r;
 
+	r = nsr_audit_note_create(ctx->store, c, time);
+	if (r < 0)
+		return r;
+
 	nsr_log_debug("%s: client %s recorded in epoch %" PRId64 "%s", ctx->store->path,
 		      nsr_clientid_format(c->id, c->id_len, text), ctx->grace.current_epoch,
 		      reclaim ? " (reclaim)" : "");
@@ -362,6 +366,9 @@ static int apply_one(struct apply_ctx *ctx, struct nsr_request *req)
 		return apply_grace_start(ctx, req, time);
 	case NSR_OP_GRACE_DONE:
 		return apply_grace_done(ctx, time);
+	case NSR_OP_RENEW:
+		/* The batch renewed the lease in nsr_store_owner_check(). */
+		return 0;
 	default:
 		req->status = nsr_log_warning_errno(-EINVAL, "%s: request op %d is not a store "
 						    "operation; rejected", ctx->store->path,
@@ -396,12 +403,17 @@ static int events_trim(struct apply_ctx *ctx)
 		if (rc != SQLITE_DONE)
 			return nsr_store_log_sqlite(ctx->store, rc, "trimming events by age");
 	}
-	return 0;
+	return nsr_audit_trim(ctx->store, ctx->now);
 }
 
 static int apply_batch(struct apply_ctx *ctx, struct nsr_request **reqs, size_t n)
 {
 	int r;
+
+	/* The fencing check comes first, so a stale owner writes nothing. */
+	r = nsr_store_owner_check(ctx->store, ctx->now);
+	if (r < 0)
+		return r;
 
 	r = nsr_store_read_grace(ctx->store, &ctx->grace);
 	if (r < 0)
@@ -448,6 +460,7 @@ int nsr_store_apply(struct nsr_store *store, struct nsr_request **reqs, size_t n
 	for (size_t i = 0; i < n; i++)
 		reqs[i]->status = r;
 
-	nsr_log_error_errno(r, "%s: batch of %zu requests not recorded: %m", store->path, n);
+	nsr_log_error_errno(r, "%s: batch of %zu requests not recorded: %m",
+			    nsr_store_label(store), n);
 	return r;
 }

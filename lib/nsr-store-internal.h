@@ -27,17 +27,41 @@ enum nsr_stmt_id {
 	NSR_STMT_EVENTS_SINCE,
 	NSR_STMT_META_GET,
 	NSR_STMT_META_SET,
+	NSR_STMT_OWNER_GET,
+	NSR_STMT_OWNER_SET,
+	NSR_STMT_OWNER_RENEW,
+	NSR_STMT_SIGHTING_GET,
+	NSR_STMT_SIGHTING_SET,
+	NSR_STMT_SIGHTINGS_TRIM,
+	NSR_STMT_FINDING_RECENT,
+	NSR_STMT_FINDING_ADD,
+	NSR_STMT_FINDINGS_TRIM_ROWS,
+	NSR_STMT_FINDINGS_TRIM_AGE,
+	NSR_STMT_FINDINGS_SINCE,
 	NSR_STMT_MAX,
+};
+
+/* The ownership lease a store acquired; see nsr_store_acquire(). */
+struct nsr_store_lease {
+	bool held;
+	struct nsr_owner owner;	/* node and generation acquired, expiry last written */
+	int64_t seconds;	/* the lease length to renew with */
 };
 
 struct nsr_store {
 	sqlite3 *db;
 	char *path;
+	char *label;		/* for messages; NULL names the store by its path */
 	struct nsr_store_options opts;
 	int schema_version;
 	unsigned int fail_commits;	/* see nsr_store_fail_next_commits() */
+	struct nsr_store_lease lease;
 	sqlite3_stmt *stmts[NSR_STMT_MAX];
 };
+
+/* The schema version that added ownership (002) and the audit tables (003). */
+#define NSR_SCHEMA_OWNERSHIP 2
+#define NSR_SCHEMA_AUDIT 3
 
 /* Finalize a statement that is not cached; for _cleanup_. */
 static inline void nsr_stmt_finalizep(sqlite3_stmt **stmt)
@@ -106,3 +130,49 @@ int nsr_store_read_grace(struct nsr_store *store, struct nsr_grace_state *ret);
  * negative errno.
  */
 int nsr_store_create_at_version(const char *path, int version);
+
+/**
+ * nsr_store_owner_check - the fencing check of a write transaction
+ * @now: seconds since the Epoch
+ *
+ * Called inside a BEGIN IMMEDIATE transaction, so no other connection can
+ * change the ownership row until it ends. Does nothing for a store that
+ * holds no lease. Otherwise verifies that the row carries this store's
+ * node and generation and extends its expiry to @now + the lease length.
+ * Returns 0, -ESTALE (logged with both owners), or an I/O error.
+ */
+int nsr_store_owner_check(struct nsr_store *store, int64_t now);
+
+/**
+ * nsr_store_write_begin - start a write transaction and run the fencing check
+ * @what: the operation, for messages
+ *
+ * Returns 0, -EROFS on a read-only store (logged), -ESTALE, or an I/O
+ * error. On error no transaction is left open.
+ */
+int nsr_store_write_begin(struct nsr_store *store, int64_t now, const char *what);
+
+/**
+ * nsr_store_write_end - commit when @r >= 0, otherwise roll back
+ *
+ * Returns @r when it is negative, or the commit's result.
+ */
+int nsr_store_write_end(struct nsr_store *store, int r, const char *what);
+
+/**
+ * nsr_audit_note_create - compare a CREATE with the client's last sighting
+ * @time: the request's time
+ *
+ * Called by nsr_store_apply() inside its transaction. Adds a finding and
+ * logs a warning when the address or principal differ within one lease
+ * period, then records this sighting. Returns 0 or an I/O error.
+ */
+int nsr_audit_note_create(struct nsr_store *store, const struct nsr_client *c, int64_t time);
+
+/**
+ * nsr_audit_trim - delete expired sightings, and findings beyond the retention options
+ */
+int nsr_audit_trim(struct nsr_store *store, int64_t now);
+
+/* Step a statement that returns no rows; SQLite errors are logged with @what. */
+int nsr_store_step_done(struct nsr_store *store, sqlite3_stmt *stmt, const char *what);

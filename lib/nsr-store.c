@@ -1,6 +1,7 @@
 /* nsr-store.c: one virtual server's database: open, verify, migrate, close. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,33 @@ static const char *const stmt_sql[NSR_STMT_MAX] = {
 	[NSR_STMT_META_SET] =
 		"INSERT INTO meta (key, value) VALUES (?1, ?2) "
 		"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[NSR_STMT_OWNER_GET] = "SELECT node_id, generation, expires FROM ownership WHERE id = 1",
+	[NSR_STMT_OWNER_SET] =
+		"INSERT INTO ownership (id, node_id, generation, expires) VALUES (1, ?1, ?2, ?3) "
+		"ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, "
+		"generation = excluded.generation, expires = excluded.expires",
+	[NSR_STMT_OWNER_RENEW] =
+		"UPDATE ownership SET expires = ?3 WHERE id = 1 AND node_id = ?1 AND generation = ?2",
+	[NSR_STMT_SIGHTING_GET] =
+		"SELECT time, address, principal FROM client_sightings WHERE clientid = ?1",
+	/* An audit field that the new CREATE does not know keeps the stored value. */
+	[NSR_STMT_SIGHTING_SET] =
+		"INSERT INTO client_sightings (clientid, time, address, principal) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (clientid) DO UPDATE SET "
+		"time = max(time, excluded.time), address = coalesce(excluded.address, address), "
+		"principal = coalesce(excluded.principal, principal)",
+	[NSR_STMT_SIGHTINGS_TRIM] = "DELETE FROM client_sightings WHERE time < ?1",
+	[NSR_STMT_FINDING_RECENT] =
+		"SELECT 1 FROM findings WHERE time >= ?3 AND kind = ?2 AND clientid = ?1 LIMIT 1",
+	[NSR_STMT_FINDING_ADD] =
+		"INSERT INTO findings (time, kind, clientid, old_value, new_value, detail) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[NSR_STMT_FINDINGS_TRIM_ROWS] =
+		"DELETE FROM findings WHERE seq <= (SELECT max(seq) FROM findings) - ?1",
+	[NSR_STMT_FINDINGS_TRIM_AGE] = "DELETE FROM findings WHERE time < ?1",
+	[NSR_STMT_FINDINGS_SINCE] =
+		"SELECT seq, time, kind, clientid, old_value, new_value, detail FROM findings "
+		"WHERE time >= ?1 ORDER BY time, seq",
 };
 
 int nsr_sqlite_errno(int rc)
@@ -130,6 +158,16 @@ int nsr_store_stmt(struct nsr_store *store, enum nsr_stmt_id id, sqlite3_stmt **
 	return 0;
 }
 
+int nsr_store_step_done(struct nsr_store *store, sqlite3_stmt *stmt, const char *what)
+{
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return nsr_store_log_sqlite(store, rc, what);
+	return 0;
+}
+
 int nsr_store_exec(struct nsr_store *store, enum nsr_stmt_id id, const char *what)
 {
 	_cleanup_(nsr_stmt_resetp) sqlite3_stmt *stmt = NULL;
@@ -178,12 +216,91 @@ void nsr_store_close(struct nsr_store *store)
 			      sqlite3_errstr(rc));
 
 	free(store->path);
+	free(store->label);
 	free(store);
 }
 
 const char *nsr_store_path(const struct nsr_store *store)
 {
 	return store->path;
+}
+
+int nsr_store_set_label(struct nsr_store *store, const char *label)
+{
+	char *copy = strdup(label);
+
+	if (!copy)
+		return -ENOMEM;
+	free(store->label);
+	store->label = copy;
+	return 0;
+}
+
+const char *nsr_store_label(const struct nsr_store *store)
+{
+	return store->label ?: store->path;
+}
+
+int nsr_store_write_begin(struct nsr_store *store, int64_t now, const char *what)
+{
+	int r;
+
+	if (store->opts.read_only)
+		return nsr_log_error_errno(-EROFS, "%s: %s rejected: the database was opened "
+					   "read-only", store->path, what);
+
+	r = nsr_store_exec(store, NSR_STMT_BEGIN_IMMEDIATE, what);
+	if (r < 0)
+		return r;
+
+	r = nsr_store_owner_check(store, now);
+	if (r < 0)
+		nsr_store_exec(store, NSR_STMT_ROLLBACK, what);
+	return r;
+}
+
+int nsr_store_write_end(struct nsr_store *store, int r, const char *what)
+{
+	if (r >= 0)
+		r = nsr_store_exec(store, NSR_STMT_COMMIT, what);
+
+	/* A failed COMMIT may leave the transaction open (SQLITE_BUSY); end it. */
+	if (r < 0 && !sqlite3_get_autocommit(store->db))
+		nsr_store_exec(store, NSR_STMT_ROLLBACK, what);
+	return r;
+}
+
+int nsr_store_integrity_check(struct nsr_store *store, void (*fn)(const char *problem, void *ctx),
+			      void *ctx, unsigned int *problems)
+{
+	_cleanup_(nsr_stmt_finalizep) sqlite3_stmt *stmt = NULL;
+	const char *text;
+	int rc;
+
+	*problems = 0;
+	rc = sqlite3_prepare_v2(store->db, "PRAGMA integrity_check", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return nsr_store_log_sqlite(store, rc, "starting the integrity check");
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		if (text && strcmp(text, "ok") == 0)
+			continue;
+		(*problems)++;
+		if (fn)
+			fn(text ?: "?", ctx);
+	}
+
+	/* A file too damaged to walk is one problem, not a failure to check. */
+	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+		(*problems)++;
+		if (fn)
+			fn(sqlite3_errmsg(store->db), ctx);
+		return 0;
+	}
+	if (rc != SQLITE_DONE)
+		return nsr_store_log_sqlite(store, rc, "checking integrity");
+	return 0;
 }
 
 int nsr_store_schema_version_latest(void)
@@ -248,6 +365,28 @@ static int store_create_file(const char *path)
 	return 0;
 }
 
+/*
+ * A symbolic link is rejected rather than followed: the records would then
+ * live wherever the link points, outside the server directory whose mode
+ * and ownership the daemon checks.
+ */
+static int store_log_symlink(const char *path)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		n = snprintf(target, sizeof(target), "an unreadable target");
+	target[n] = '\0';
+
+	return nsr_log_error_errno(-ELOOP,
+				   "Database %s is a symbolic link to %s, and symbolic links are "
+				   "not followed: replace the link with the database file itself, "
+				   "or configure the directory that holds %s as the server's "
+				   "directory", path, target, target);
+}
+
 /* Check that the file and its directory exist and are usable, creating the file if asked. */
 static int store_check_files(struct nsr_store *store)
 {
@@ -274,6 +413,9 @@ static int store_check_files(struct nsr_store *store)
 					   "directory; nsrecoveryd creates it when it first serves "
 					   "the server", store->path);
 	}
+
+	if (S_ISLNK(st.st_mode))
+		return store_log_symlink(store->path);
 
 	if (!S_ISREG(st.st_mode))
 		return nsr_log_error_errno(-EBADMSG,
@@ -324,7 +466,7 @@ static int store_connect_uri(struct nsr_store *store, const char *filename, int 
 #ifdef SQLITE_OPEN_EXRESCODE
 	flags |= SQLITE_OPEN_EXRESCODE;
 #endif
-	rc = sqlite3_open_v2(filename, &store->db, flags, NULL);
+	rc = sqlite3_open_v2(filename, &store->db, flags, store->opts.vfs_name);
 	if (rc != SQLITE_OK)
 		return nsr_store_log_sqlite(store, rc, "opening the database");
 

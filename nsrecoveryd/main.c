@@ -14,6 +14,7 @@
 #include "nsr-log.h"
 #include "nsr-serverdir.h"
 #include "nsrd-genl.h"
+#include "nsrd-lease.h"
 #include "nsrd-netns.h"
 #include "nsrd-server.h"
 #include "nsrd.h"
@@ -272,6 +273,12 @@ static int run(struct nsrd *d)
 	if (r < 0)
 		goto out;
 
+	r = nsrd_lease_start(d);
+	if (r < 0) {
+		nsr_log_error_errno(r, "starting the ownership lease timer failed: %m");
+		goto out;
+	}
+
 	nsr_log_info("nsrecoveryd %s ready: state directory %s, %u workers, batches of up to %u",
 		     NSR_VERSION, d->settings->state_dir, d->settings->workers,
 		     d->settings->max_batch);
@@ -282,6 +289,7 @@ static int run(struct nsrd *d)
 	sd_notify(0, "STOPPING=1");
 	r = 0;
 out:
+	nsrd_lease_stop(d);
 	/* Answer what was read while the namespaces can still receive answers. */
 	{
 		struct nsrd_netns *ns;

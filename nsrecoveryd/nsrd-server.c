@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nsr-audit.h"
+#include "nsr-import.h"
 #include "nsr-log.h"
 #include "nsr-serverdir.h"
+#include "nsrd-lease.h"
 #include "nsrd-netns.h"
 #include "nsrd-server.h"
 
@@ -19,6 +22,9 @@ static struct nsrd_server *server_find(struct nsrd *d, const char *name)
 static void server_free(struct nsrd_server *s)
 {
 	nsr_dispatch_queue_free(s->queue);
+	/* No worker uses the store once its queue is freed. */
+	if (s->leased)
+		nsr_store_release(s->store);
 	nsr_store_close(s->store);
 	free(s->name);
 	free(s->dir);
@@ -60,6 +66,7 @@ static int server_open(struct nsrd *d, struct nsrd_netns *ns, const char *name,
 		.create = true,
 		.event_max_age = d->settings->event_retention_days * 86400,
 		.event_max_rows = d->settings->event_retention_rows,
+		.client_lease_time = d->settings->audit_lease_time,
 	};
 	struct nsrd_server *s;
 	int r;
@@ -83,9 +90,14 @@ static int server_open(struct nsrd *d, struct nsrd_netns *ns, const char *name,
 	r = nsr_store_open(s->db_path, &opts, &s->store);
 	if (r < 0)
 		goto fail;
+	r = nsrd_server_acquire(d, ns, s);
+	if (r < 0)
+		goto fail;
 	r = nsr_store_set_meta(s->store, "name", name);
 	if (r < 0)
 		goto fail;
+	if (ns->config && ns->config->import_from)
+		nsr_import_once(s->store, ns->config->import_from, name); /* logged; clients may wait */
 	r = nsr_dispatch_queue_new(d->dispatcher, name, s->store, &s->queue);
 	if (r < 0)
 		goto fail;
@@ -103,21 +115,15 @@ fail:
 	return r;
 }
 
-/* Record the scope nfsd uses, and warn when it changed since the last start. */
-static void server_note_scope(struct nsrd_netns *ns, struct nsrd_server *s, const char *scope)
+/*
+ * Remember the scope nfsd sent. The store records it, with its history,
+ * when a GRACE_START carrying it is applied on a worker, because only the
+ * worker that holds the server's queue may use its store.
+ */
+static void server_note_scope(struct nsrd_server *s, const char *scope)
 {
-	_cleanup_free_ char *stored = NULL;
-
 	if (s->scope && strcmp(s->scope, scope) == 0)
 		return;
-
-	if (nsr_store_get_meta(s->store, "scope", &stored) == 0 && strcmp(stored, scope) != 0)
-		nsr_log_warning("netns %s server %s: nfsd's server scope changed from \"%s\" to \"%s\"; clients compare the scope and cannot reclaim across this change",
-				ns->name, s->name, stored, scope);
-
-	if (nsr_store_set_meta(s->store, "scope", scope) < 0)
-		nsr_log_warning("netns %s server %s: recording scope \"%s\" failed", ns->name, s->name,
-				scope);
 
 	free(s->scope);
 	s->scope = strdup(scope);
@@ -162,7 +168,7 @@ int nsrd_server_bind(struct nsrd *d, struct nsrd_netns *ns, const char *scope,
 	ns->server = s;
 
 bound:
-	server_note_scope(ns, ns->server, scope);
+	server_note_scope(ns->server, scope);
 	*ret = ns->server;
 	return 0;
 }

@@ -1,6 +1,9 @@
 /* nsrd-server.h: virtual servers: identity, database and queue, bound to namespaces. */
 #pragma once
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "nsr-dispatch.h"
 #include "nsr-store.h"
 #include "nsrd.h"
@@ -22,6 +25,11 @@ struct nsrd_server {
 	struct nsr_store *store;
 	struct nsr_dispatch_queue *queue;
 	struct nsrd_netns *owner;
+
+	/* The periodic lease renewal; see nsrd-lease.h. */
+	bool leased;			/* the store acquired the ownership lease */
+	struct nsr_request renewal;
+	atomic_bool renewal_queued;	/* cleared by the worker that completes it */
 };
 
 /**

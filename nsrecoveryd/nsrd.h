@@ -33,6 +33,7 @@ struct nsrd {
 	int netns_dir_wd;
 	struct event *inotify_event;
 	struct event *rescan_timer;
+	struct event *lease_timer;	/* see nsrd-lease.h */
 
 	bool stopping;
 };
