@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nsr-audit.h"
 #include "nsr-dispatch.h"
 #include "nsr-log.h"
 
@@ -126,6 +127,24 @@ static uint64_t stream_recovery_epoch(struct nsr_dispatch_queue *q, struct nsr_r
 }
 
 /*
+ * Record the scope nfsd started with. Clients compare the scope across a
+ * restart, so a change means that none of them can reclaim.
+ */
+static void note_scope(struct nsr_dispatch_queue *q, const char *scope)
+{
+	_cleanup_free_ char *previous = NULL;
+	int r;
+
+	r = nsr_store_note_scope(q->store, scope, &previous);
+	if (r > 0)
+		nsr_log_warning("server %s: nfsd's server scope changed from \"%s\" to \"%s\"; clients compare the scope and cannot reclaim across this change",
+				q->name, previous, scope);
+	else if (r < 0)
+		nsr_log_warning_errno(r, "server %s: recording server scope \"%s\" failed: %m", q->name,
+				      scope);
+}
+
+/*
  * Apply one batch of @q's requests and complete each of them. Runs on a
  * worker without d->lock, while q->held keeps other workers away.
  */
@@ -134,6 +153,10 @@ static void apply_batch(struct nsr_dispatch_queue *q, struct nsr_request **batch
 	struct nsr_dispatcher *d = q->dispatcher;
 	uint64_t streamed = 0;
 	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (batch[i]->op == NSR_OP_GRACE_START && batch[i]->scope)
+			note_scope(q, batch[i]->scope);
 
 	r = nsr_store_apply(q->store, batch, n);
 	if (r < 0)

@@ -512,6 +512,8 @@ static void genl_handle_upcall(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 		genl_answer_now(g, up.req_id, r);
 		goto out;
 	}
+	if (gr->req.op == NSR_OP_GRACE_START)
+		gr->req.scope = strdup(up.scope);
 	gr->req.time = nsrd_now();
 	gr->req.complete = genl_request_complete;
 	gr->req.emit_record = genl_emit_record;
