@@ -55,7 +55,7 @@ kill "$(cat "$vm_state/srv1-nfsdcld.pid")"
 vm_wait_for 10 "nfsdcld to exit" sh -c "! kill -0 $(cat "$vm_state/srv1-nfsdcld.pid") 2>/dev/null"
 assert "copy nfsdcld's directory" nfsdcld_has_clients 3
 checksum_before=$(md5sum "$nfsdcld_copy/main.sqlite" | cut -d' ' -f1)
-nsr_write_config "transport = pipe" \
+nsr_write_config "transport = auto" \
 	'[nsrecoveryd-netns "srv1"]' "server = srv1" "import-from = nfsdcld:$nfsdcld_copy"
 nsr_daemon_start
 assert "nsrecoveryd watches srv1's rpc_pipefs" nsr_wait_pipe srv1
