@@ -503,7 +503,8 @@ static int upcall_no_client(const struct nlattr **tb, const char *context)
 
 /*
  * Find a well-formed REQ_ID in a message that failed to parse, so the caller
- * can still reply to it.
+ * can still reply to it. Any header version is accepted: nfsd waits for an
+ * answer to every request, and an error answer ends that wait at once.
  */
 static uint64_t salvage_req_id(const struct nlmsghdr *nlh, size_t len)
 {
@@ -516,7 +517,7 @@ static uint64_t salvage_req_id(const struct nlmsghdr *nlh, size_t len)
 	    nlh->nlmsg_len > len || nlh->nlmsg_len > INT_MAX || nlh->nlmsg_type < NLMSG_MIN_TYPE)
 		return 0;
 	genl = nlmsg_data(nlh);
-	if (genl->version != NFSD_CLTRACK_FAMILY_VERSION || genl->cmd != NFSD_CLTRACK_CMD_GET_PENDING)
+	if (genl->cmd != NFSD_CLTRACK_CMD_GET_PENDING)
 		return 0;
 
 	nla_for_each_attr(nla, genlmsg_attrdata(genl, 0),

@@ -481,7 +481,7 @@ static void genl_handle_upcall(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 				      (unsigned long long)up.req_id, nsr_genl_strerror());
 		if (up.req_id > g->last_id) {
 			g->last_id = up.req_id;
-			genl_answer_now(g, up.req_id, -EINVAL);
+			genl_answer_now(g, up.req_id, r);
 		}
 		goto out;
 	}
