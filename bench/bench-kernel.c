@@ -1,0 +1,425 @@
+/* bench-kernel.c: a load-generating nfsd side of nfsd_cltrack over socketpairs, for many namespaces. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/genetlink.h>
+
+#include "bench-kernel.h"
+
+/* nfsd sizes dump datagrams from the reader's buffer; this is a typical size. */
+#define DUMP_DATAGRAM_SIZE 32768
+
+static int send_bytes(int fd, const void *buf, size_t len)
+{
+	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+static int send_msg(int fd, struct nl_msg *msg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	return send_bytes(fd, nlh, nlh->nlmsg_len);
+}
+
+static int send_ack(int fd, const struct nlmsghdr *request, int error)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct nlmsgerr err;
+	} ack = {
+		.nlh = {
+			.nlmsg_len = sizeof(ack),
+			.nlmsg_type = NLMSG_ERROR,
+			.nlmsg_flags = NLM_F_CAPPED,
+			.nlmsg_seq = request->nlmsg_seq,
+		},
+		.err = { .error = error, .msg = *request },
+	};
+
+	return send_bytes(fd, &ack, sizeof(ack));
+}
+
+int bench_kernel_init(struct bench_kernel *k, size_t lat_samples)
+{
+	memset(k, 0, sizeof(*k));
+	if (pipe2(k->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	return bench_lat_reserve(&k->lat, lat_samples);
+}
+
+int bench_kernel_add_link(struct bench_kernel *k, const char *scope, uint32_t tag,
+			  unsigned int window, uint64_t total, struct bench_link **ret)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	int event_pair[2], answer_pair[2];
+	struct bench_link *l, **links;
+	unsigned int cap = 2;
+
+	while (cap < 4 * window)
+		cap *= 2;
+
+	links = realloc(k->links, (k->n_links + 1) * sizeof(*links));
+	if (!links)
+		return -ENOMEM;
+	k->links = links;
+
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->slots = calloc(cap, sizeof(*l->slots)))) {
+		free(l);
+		return -ENOMEM;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, event_pair) < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, answer_pair) < 0)
+		return -errno;
+
+	l->event_fd = event_pair[0];
+	l->daemon_event_fd = event_pair[1];
+	l->answer_fd = answer_pair[0];
+	l->daemon_answer_fd = answer_pair[1];
+	/* As on a real link: the daemon reads events without blocking and waits for acks. */
+	setsockopt(l->daemon_answer_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fcntl(l->daemon_event_fd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+
+	snprintf(l->scope, sizeof(l->scope), "%s", scope);
+	l->tag = tag;
+	l->window = window ? window : 1;
+	l->total = total;
+	l->next_id = 1;
+	l->low = 1;
+	l->mask = cap - 1;
+
+	k->links[k->n_links++] = l;
+	*ret = l;
+	return 0;
+}
+
+/* Queue new requests up to the window; returns how many were queued. */
+static unsigned int link_refill(struct bench_link *l)
+{
+	unsigned int queued = 0;
+
+	if (l->deadline_ns && bench_now_ns() > l->deadline_ns)
+		return 0;
+	while (l->issued < __atomic_load_n(&l->total, __ATOMIC_RELAXED) &&
+	       l->issued - l->answered < l->window) {
+		struct bench_slot *s = &l->slots[l->next_id & l->mask];
+
+		if (s->id != 0)
+			break; /* a straggler still holds this slot */
+		s->id = l->next_id++;
+		s->seq = l->issued;
+		s->type = l->issued < l->script_len ? l->script[l->issued] : NFSD_CLTRACK_REQ_CREATE;
+		__atomic_store_n(&l->issued, l->issued + 1, __ATOMIC_RELAXED);
+		s->queued_ns = bench_now_ns();
+		queued++;
+	}
+	return queued;
+}
+
+static void notify(struct bench_kernel *k, struct bench_link *l, uint32_t pending)
+{
+	struct nl_msg *msg = NULL;
+
+	if (nsr_genl_build_pending_ntf(BENCH_KERNEL_FAMILY, pending, &msg) == 0)
+		send_msg(l->event_fd, msg);
+	nlmsg_free(msg);
+	k->notifications++;
+}
+
+static void dump_append(struct bench_link *l, uint8_t *buf, size_t *used, const void *msg,
+			size_t len)
+{
+	if (*used + NLMSG_ALIGN(len) > DUMP_DATAGRAM_SIZE) {
+		send_bytes(l->event_fd, buf, *used);
+		*used = 0;
+	}
+	memcpy(buf + *used, msg, len);
+	*used += NLMSG_ALIGN(len);
+}
+
+static void dump_one(struct bench_link *l, const struct bench_slot *s, uint32_t seq,
+		     uint8_t *buf, size_t *used)
+{
+	struct nsr_genl_upcall up;
+	struct nl_msg *msg = NULL;
+
+	nsr_genl_upcall_init(&up);
+	up.req_id = s->id;
+	up.type = s->type;
+	snprintf(up.scope, sizeof(up.scope), "%s", l->scope);
+	up.boot_time = 1700000000;
+	if (s->type == NFSD_CLTRACK_REQ_CREATE)
+		bench_client_fill(&up.client, l->tag, s->seq);
+
+	if (nsr_genl_build_upcall(BENCH_KERNEL_FAMILY, 0, seq, &up, &msg) == 0)
+		dump_append(l, buf, used, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+	nlmsg_free(msg);
+	nsr_genl_upcall_release(&up);
+}
+
+static void handle_get_pending(struct bench_kernel *k, struct bench_link *l,
+			       const struct nlmsghdr *nlh)
+{
+	static uint8_t buf[DUMP_DATAGRAM_SIZE];
+	uint8_t done[NLMSG_LENGTH(sizeof(int))] = { 0 };
+	struct nlmsghdr *dh = (struct nlmsghdr *)done;
+	uint64_t after_id = 0, id;
+	size_t used = 0;
+
+	if (nsr_genl_parse_get_pending(nlh, nlh->nlmsg_len, &after_id) < 0) {
+		send_ack(l->event_fd, nlh, -EINVAL);
+		return;
+	}
+	k->dumps++;
+
+	for (id = after_id + 1 > l->low ? after_id + 1 : l->low; id < l->next_id; id++) {
+		const struct bench_slot *s = &l->slots[id & l->mask];
+
+		if (s->id == id)
+			dump_one(l, s, nlh->nlmsg_seq, buf, &used);
+	}
+
+	*dh = (struct nlmsghdr){
+		.nlmsg_len = sizeof(done),
+		.nlmsg_type = NLMSG_DONE,
+		.nlmsg_flags = NLM_F_MULTI,
+		.nlmsg_seq = nlh->nlmsg_seq,
+	};
+	dump_append(l, buf, &used, done, sizeof(done));
+	send_bytes(l->event_fd, buf, used);
+}
+
+static void handle_hello(struct bench_link *l, const struct nlmsghdr *nlh)
+{
+	struct nsr_genl_hello hello, reply = { .timeout_ms = 30000 };
+	struct nl_msg *msg = NULL;
+
+	if (nsr_genl_parse_hello(nlh, nlh->nlmsg_len, &hello) < 0) {
+		send_ack(l->event_fd, nlh, -EINVAL);
+		return;
+	}
+	reply.version = hello.version < NFSD_CLTRACK_PROTO_VERSION ? hello.version :
+								     NFSD_CLTRACK_PROTO_VERSION;
+	reply.caps = hello.caps & (NFSD_CLTRACK_CAP_AUDIT | NFSD_CLTRACK_CAP_RECLAIM_RECORD);
+	if (nsr_genl_build_hello_reply(BENCH_KERNEL_FAMILY, nlh->nlmsg_pid, nlh->nlmsg_seq, &reply,
+				       &msg) == 0)
+		send_msg(l->event_fd, msg);
+	nlmsg_free(msg);
+	__atomic_store_n(&l->hello_done, true, __ATOMIC_RELEASE);
+}
+
+static void handle_event(struct bench_kernel *k, struct bench_link *l, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *gh = NLMSG_DATA(nlh);
+
+	if (nlh->nlmsg_type != BENCH_KERNEL_FAMILY)
+		return;
+	if (gh->cmd == NFSD_CLTRACK_CMD_HELLO)
+		handle_hello(l, nlh);
+	else if (gh->cmd == NFSD_CLTRACK_CMD_GET_PENDING)
+		handle_get_pending(k, l, nlh);
+	else
+		send_ack(l->event_fd, nlh, -EOPNOTSUPP);
+}
+
+static int count_record(const struct nsr_genl_record *rec, void *userdata)
+{
+	struct bench_link *l = userdata;
+
+	l->records++;
+	return 0;
+}
+
+static void handle_answer(struct bench_kernel *k, struct bench_link *l, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *gh = NLMSG_DATA(nlh);
+	struct bench_slot *s;
+	uint64_t req_id;
+	int32_t status;
+	int r = -EOPNOTSUPP;
+
+	if (gh->cmd == NFSD_CLTRACK_CMD_REPLY) {
+		r = nsr_genl_parse_reply(nlh, nlh->nlmsg_len, &req_id, &status);
+		s = &l->slots[req_id & l->mask];
+		if (r == 0 && s->id != req_id)
+			r = -ENOENT;
+		if (r == 0) {
+			bench_lat_add(&k->lat, bench_now_ns() - s->queued_ns);
+			s->id = 0;
+			if (status != 0)
+				l->failed++;
+			__atomic_add_fetch(&l->answered, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&k->answered, 1, __ATOMIC_RELAXED);
+			while (l->low < l->next_id && l->slots[l->low & l->mask].id != l->low)
+				l->low++;
+			l->dirty = true;
+		}
+	} else if (gh->cmd == NFSD_CLTRACK_CMD_GRACE_RECORDS) {
+		/* nfsd would also insert each record into its reclaim table; not done here. */
+		r = nsr_genl_parse_grace_records(nlh, nlh->nlmsg_len, &req_id, count_record, l);
+		if (r == 0)
+			l->records_msgs++;
+	}
+	send_ack(l->answer_fd, nlh, r);
+}
+
+static void read_link(struct bench_kernel *k, struct bench_link *l, int fd,
+		      void (*handle)(struct bench_kernel *, struct bench_link *,
+				     const struct nlmsghdr *))
+{
+	static uint8_t buf[1 << 17] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	size_t left;
+
+	if (n <= 0)
+		return;
+	left = (size_t)n;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+		handle(k, l, h);
+}
+
+static void refill_all(struct bench_kernel *k, bool all)
+{
+	for (unsigned int i = 0; i < k->n_links; i++) {
+		struct bench_link *l = k->links[i];
+		unsigned int n;
+
+		if (!all && !l->dirty)
+			continue;
+		l->dirty = false;
+		n = link_refill(l);
+		/* nfsd notifies per request; one notification per refill keeps the same effect. */
+		if (n > 0)
+			notify(k, l, (uint32_t)(l->issued - l->answered));
+	}
+}
+
+static void *kernel_main(void *userdata)
+{
+	struct bench_kernel *k = userdata;
+	unsigned int nfds = 2 * k->n_links + 1;
+	struct pollfd *fds = calloc(nfds, sizeof(*fds));
+
+	if (!fds)
+		return NULL;
+	for (unsigned int i = 0; i < k->n_links; i++) {
+		fds[2 * i] = (struct pollfd){ .fd = k->links[i]->event_fd, .events = POLLIN };
+		fds[2 * i + 1] = (struct pollfd){ .fd = k->links[i]->answer_fd, .events = POLLIN };
+	}
+	fds[nfds - 1] = (struct pollfd){ .fd = k->wake_pipe[0], .events = POLLIN };
+
+	for (;;) {
+		if (poll(fds, nfds, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[nfds - 1].revents & POLLIN) {
+			char c[16];
+
+			while (read(k->wake_pipe[0], c, sizeof(c)) > 0)
+				;
+			if (__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE))
+				break;
+			if (__atomic_load_n(&k->go, __ATOMIC_ACQUIRE))
+				refill_all(k, true);
+		}
+		for (unsigned int i = 0; i < k->n_links; i++) {
+			struct bench_link *l = k->links[i];
+
+			if (fds[2 * i].revents & POLLIN)
+				read_link(k, l, l->event_fd, handle_event);
+			if (fds[2 * i + 1].revents & POLLIN)
+				read_link(k, l, l->answer_fd, handle_answer);
+			/* The daemon closed this namespace: stop polling it. */
+			if ((fds[2 * i].revents | fds[2 * i + 1].revents) & (POLLHUP | POLLERR)) {
+				fds[2 * i].fd = -1;
+				fds[2 * i + 1].fd = -1;
+			}
+		}
+		if (__atomic_load_n(&k->go, __ATOMIC_ACQUIRE))
+			refill_all(k, false);
+	}
+	free(fds);
+	return NULL;
+}
+
+int bench_kernel_start(struct bench_kernel *k)
+{
+	int r = pthread_create(&k->thread, NULL, kernel_main, k);
+
+	if (r != 0)
+		return -r;
+	k->running = true;
+	return 0;
+}
+
+static void wake(struct bench_kernel *k)
+{
+	if (write(k->wake_pipe[1], "x", 1) < 0 && errno != EAGAIN)
+		abort();
+}
+
+void bench_kernel_set_total(struct bench_kernel *k, uint64_t total)
+{
+	for (unsigned int i = 0; i < k->n_links; i++)
+		__atomic_store_n(&k->links[i]->total, total, __ATOMIC_RELAXED);
+	wake(k);
+}
+
+void bench_kernel_go(struct bench_kernel *k)
+{
+	__atomic_store_n(&k->go, true, __ATOMIC_RELEASE);
+	wake(k);
+}
+
+unsigned int bench_kernel_hellos(struct bench_kernel *k)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < k->n_links; i++)
+		n += __atomic_load_n(&k->links[i]->hello_done, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+uint64_t bench_kernel_issued(struct bench_kernel *k)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < k->n_links; i++)
+		n += __atomic_load_n(&k->links[i]->issued, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t bench_kernel_answered(struct bench_kernel *k)
+{
+	return __atomic_load_n(&k->answered, __ATOMIC_RELAXED);
+}
+
+void bench_kernel_stop(struct bench_kernel *k)
+{
+	if (k->running) {
+		__atomic_store_n(&k->stop, true, __ATOMIC_RELEASE);
+		wake(k);
+		pthread_join(k->thread, NULL);
+		k->running = false;
+	}
+	for (unsigned int i = 0; i < k->n_links; i++) {
+		struct bench_link *l = k->links[i];
+
+		close(l->event_fd);
+		close(l->answer_fd);
+		free(l->slots);
+		free(l);
+	}
+	free(k->links);
+	close(k->wake_pipe[0]);
+	close(k->wake_pipe[1]);
+	bench_lat_free(&k->lat);
+	k->links = NULL;
+	k->n_links = 0;
+}
