@@ -228,7 +228,9 @@ START_TEST(test_reboot_cycle_streams_records)
 		ck_assert(known);
 		/* Only client-a was created with a principal hash. */
 		ck_assert_uint_eq(c->princhash_len,
-				  memcmp(c->id, ids[0], c->id_len) == 0 ? NSR_PRINCHASH_LEN : 0);
+				  c->id_len == strlen(ids[0]) && memcmp(c->id, ids[0], c->id_len) == 0 ?
+					  NSR_PRINCHASH_LEN :
+					  0);
 	}
 
 	/* One reclaims, one is removed, grace ends. */
