@@ -117,6 +117,17 @@ assert_contains "clients shows the 4.0 client of srv2" "Linux NFSv4.0 cli" "$cli
 assert_contains "clients shows a 4.1 client of srv2" "Linux NFSv4.1" "$clients"
 assert_eq "srv2 kept 3 current clients" 3 "$(nsr_count_clients srv2 current)"
 
+vm_step "reload and namespace removal"
+kill -HUP "$(nsr_daemon_pid)"
+assert "nsrecoveryd reloads its configuration on SIGHUP" \
+	vm_wait_for 10 "the reload" nsr_log_has "received SIGHUP, reloading"
+assert "nsrecoveryd still runs after the reload" nsr_daemon_alive
+# The holder keeps cli2's namespace alive; only its /run/netns entry goes.
+ip netns del cli2
+assert "nsrecoveryd drops a namespace whose entry is deleted" \
+	vm_wait_for 10 "cli2 to be dropped" nsr_log_has "netns cli2: no longer served"
+assert_eq "srv1 still has its records after the reload" 4 "$(nsr_count_clients srv1 current)"
+
 vm_step "stop"
 for server in srv1 srv2; do
 	for version in $versions; do
