@@ -789,6 +789,9 @@ static int genl_connect_netns(struct nsrd_genl *g)
 		retry_later(g, RETRY_ATTACH_MS);
 		return 0;
 	}
+	if (r == -EPERM || r == -EACCES)
+		return nsr_log_error_errno(r, "netns %s: joining nfsd's tracker group failed: %m; the daemon needs CAP_NET_ADMIN in the user namespace that owns this network namespace",
+					   g->netns_name);
 	if (r < 0)
 		return nsr_log_error_errno(r, "netns %s: opening netlink sockets failed: %m%s%s",
 					   g->netns_name, ctx.error[0] ? ": " : "", ctx.error);
