@@ -17,13 +17,12 @@
 #define SETTINGS_DEFAULT_NETNS_DIR "/run/netns"
 #define SETTINGS_DEFAULT_RETENTION_DAYS 90
 #define SETTINGS_DEFAULT_RETENTION_ROWS 100000
-#define SETTINGS_DEFAULT_PIPEFS_DIR "/var/lib/nfs/rpc_pipefs"
 #define SETTINGS_DEFAULT_OWNERSHIP_LEASE 30
 #define SETTINGS_DEFAULT_LEASE_TIME 90	/* nfsd's default lease-time */
 
 static const char *const settings_main_keys[] = {
 	"state-directory", "workers", "max-batch", "transport", "netns-directory", "node-id",
-	"event-retention-days", "event-retention-rows", "debug", "pipefs-directory",
+	"event-retention-days", "event-retention-rows", "debug",
 	"ownership-lease", "ownership-takeover", "audit-lease-time", NULL,
 };
 
@@ -60,7 +59,6 @@ void nsr_settings_release(struct nsr_settings *s)
 	free(s->state_dir);
 	free(s->netns_dir);
 	free(s->node_id);
-	free(s->pipefs_dir);
 
 	for (size_t i = 0; i < s->n_netns; i++) {
 		free(s->netns[i].name);
@@ -68,6 +66,7 @@ void nsr_settings_release(struct nsr_settings *s)
 		free(s->netns[i].server);
 		free(s->netns[i].state_dir);
 		free(s->netns[i].import_from);
+		free(s->netns[i].source);
 	}
 	free(s->netns);
 	memset(s, 0, sizeof(*s));
@@ -241,10 +240,6 @@ static int settings_load_main(struct nsr_settings *s, const struct nsr_conf *con
 	r = nsr_conf_get_bool(conf, sec, NULL, "debug", false, &s->debug);
 	settings_merge_error(&acc, r);
 
-	r = settings_get_path(conf, sec, NULL, "pipefs-directory", SETTINGS_DEFAULT_PIPEFS_DIR,
-			      false, &s->pipefs_dir);
-	settings_merge_error(&acc, r);
-
 	r = nsr_conf_get_int(conf, sec, NULL, "ownership-lease", SETTINGS_DEFAULT_OWNERSHIP_LEASE,
 			     NSR_SETTINGS_OWNERSHIP_LEASE_MIN, NSR_SETTINGS_OWNERSHIP_LEASE_MAX,
 			     &s->ownership_lease);
@@ -370,10 +365,14 @@ static int settings_add_netns(const char *section, const char *argument, const c
 		return -ENOMEM;
 	s->netns = all;
 	ns = &s->netns[s->n_netns];
-	*ns = (struct nsr_netns_settings){ .source = source, .line = line };
+	*ns = (struct nsr_netns_settings){ .line = line };
 	ns->name = strdup(argument);
-	if (!ns->name)
+	ns->source = strdup(source);
+	if (!ns->name || !ns->source) {
+		free(ns->name);
+		free(ns->source);
 		return -ENOMEM;
+	}
 	s->n_netns++;
 
 	settings_merge_error(&w->error, settings_load_netns(ns, s, w->conf));

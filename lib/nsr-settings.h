@@ -38,7 +38,7 @@ struct nsr_netns_settings {
 	char *state_dir;	/* this server's own directory, or NULL for the default */
 	enum nsr_transport transport;	/* the [nsrecoveryd] transport unless set */
 	char *import_from;	/* "FORMAT:PATH" to import into a new database, or NULL */
-	const char *source;	/* where the section first appears, for messages */
+	char *source;		/* the file where the section first appears, for messages */
 	unsigned int line;
 };
 
@@ -55,7 +55,6 @@ struct nsr_settings {
 	bool ownership_takeover;	/* take a server over from a live owner at open */
 	int64_t audit_lease_time;	/* nfsd's lease time, the audit's window, in seconds */
 	bool debug;
-	char *pipefs_dir;
 
 	struct nsr_netns_settings *netns;
 	size_t n_netns;

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -28,14 +30,21 @@ static int sd_notify(int unset_environment, const char *state)
 }
 #endif
 
+/*
+ * The command line. It is kept for the daemon's lifetime, because a reload
+ * reads the configuration again and the command line still wins over it.
+ * Paths are made absolute before daemon() changes the directory to "/".
+ */
 struct options {
-	const char *config_path;
+	char *config_path;
 	bool config_given;
-	const char *state_dir;
+	char *state_dir;
 	long workers;
 	bool foreground;
 	bool debug;
 };
+
+static struct options cmdline;
 
 static void usage(FILE *out)
 {
@@ -74,7 +83,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	char *end;
 	int c;
 
-	o->config_path = NSR_CONF_DEFAULT_PATH;
+	o->config_path = (char *)NSR_CONF_DEFAULT_PATH;
 
 	while ((c = getopt_long(argc, argv, "c:s:w:FdhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -120,6 +129,32 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* Return @path made absolute against the current directory, malloc'ed. */
+static char *absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *ret;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&ret, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return ret;
+}
+
+static int options_make_absolute(struct options *o)
+{
+	o->config_path = absolute_path(o->config_path);
+	if (!o->config_path)
+		return -ENOMEM;
+	if (o->state_dir) {
+		o->state_dir = absolute_path(o->state_dir);
+		if (!o->state_dir)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Read the configuration files and apply the command-line overrides. */
 static int load_settings(const struct options *o, struct nsr_settings *ret)
 {
@@ -159,9 +194,16 @@ static int check_state_dirs(const struct nsr_settings *s)
 {
 	int r, result = 0;
 
+	/* The built-in default is the daemon's own to create; a chosen one is not. */
+	if (strcmp(s->state_dir, NSR_STATEDIR) == 0 && mkdir(s->state_dir, 0700) == 0)
+		nsr_log_notice("created state directory %s", s->state_dir);
+
 	r = nsr_dir_check(s->state_dir, true);
-	if (r < 0)
+	if (r < 0) {
+		nsr_log_error("state directory %s is not usable; set \"state-directory\" in [%s] of %s, or pass --state-dir",
+			      s->state_dir, NSR_CONF_SECTION, cmdline.config_path);
 		result = r;
+	}
 
 	for (size_t i = 0; i < s->n_netns; i++) {
 		if (!s->netns[i].state_dir)
@@ -177,8 +219,8 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *userdata)
 {
 	struct nsrd *d = userdata;
 
-	nsr_log_info("received %s, answering the requests already read, then exiting",
-		     strsignal((int)sig));
+	nsr_log_info("received SIG%s, answering the requests already read, then exiting",
+		     sigabbrev_np((int)sig));
 	d->stopping = true;
 	event_base_loopbreak(d->base);
 }
@@ -186,14 +228,13 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *userdata)
 static void on_reload_signal(evutil_socket_t sig, short what, void *userdata)
 {
 	struct nsrd *d = userdata;
-	struct options o = { .config_path = d->config_path, .config_given = true };
 	struct nsr_settings fresh = { 0 };
 	struct nsr_settings *old = d->settings;
 
 	sd_notify(0, "RELOADING=1");
 	nsr_log_info("received SIGHUP, reloading %s", d->config_path);
 
-	if (load_settings(&o, &fresh) < 0) {
+	if (load_settings(&cmdline, &fresh) < 0) {
 		nsr_log_error("reload of %s failed; keeping the running configuration", d->config_path);
 		nsr_settings_release(&fresh);
 		sd_notify(0, "READY=1");
@@ -312,29 +353,31 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options *o = &cmdline;
 	struct nsr_settings settings = { 0 };
 	struct nsrd d = { .self_netns_fd = -1, .inotify_fd = -1, .netns_dir_wd = -1 };
 	int r;
 
-	if (parse_options(argc, argv, &o) < 0)
+	if (parse_options(argc, argv, o) < 0)
 		return 2;
 
-	nsr_log_open("nsrecoveryd", NSR_LOG_STDERR, o.debug ? LOG_DEBUG : LOG_INFO);
+	nsr_log_open("nsrecoveryd", NSR_LOG_STDERR, o->debug ? LOG_DEBUG : LOG_INFO);
 
-	if (load_settings(&o, &settings) < 0)
+	if (options_make_absolute(o) < 0)
+		return 1;
+	if (load_settings(o, &settings) < 0)
 		return 1;
 	if (check_state_dirs(&settings) < 0)
 		return 1;
 
-	if (!o.foreground && daemon(0, 0) < 0) {
+	if (!o->foreground && daemon(0, 0) < 0) {
 		nsr_log_error_errno(-errno, "daemon() failed: %m");
 		return 1;
 	}
-	nsr_log_open("nsrecoveryd", o.foreground ? NSR_LOG_STDERR : NSR_LOG_SYSLOG,
+	nsr_log_open("nsrecoveryd", o->foreground ? NSR_LOG_STDERR : NSR_LOG_SYSLOG,
 		     settings.debug ? LOG_DEBUG : LOG_INFO);
 
-	d.config_path = o.config_path;
+	d.config_path = o->config_path;
 	d.settings = malloc(sizeof(*d.settings));
 	if (!d.settings)
 		return 1;
@@ -344,6 +387,8 @@ int main(int argc, char **argv)
 
 	nsr_settings_release(d.settings);
 	free(d.settings);
+	free(o->config_path);
+	free(o->state_dir);
 	nsr_log_info("nsrecoveryd stopped");
 	return r < 0 ? 1 : 0;
 }

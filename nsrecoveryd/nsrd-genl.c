@@ -35,6 +35,9 @@
 #define EVENT_BUFFER_SIZE (128 * 1024)
 static uint8_t event_buffer[EVENT_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 
+/* Whether some namespace already logged that the family is missing; loop thread only. */
+static bool family_missing_logged;
+
 struct nsrd_genl {
 	struct nsrd *daemon;
 	struct nsrd_netns *ns;	/* loop thread only */
@@ -782,10 +785,13 @@ static int genl_connect_netns(struct nsrd_genl *g)
 
 	r = nsrd_netns_run_in(g->daemon, g->ns, open_in_netns, &ctx);
 	if (r == -ENOENT) {
+		/* The family is registered host-wide, so one notice covers every namespace. */
 		if (!g->missing_logged)
-			nsr_log_notice("netns %s: nfsd has not registered the %s generic netlink family (is the nsrecoveryd nfsd module loaded?); checking every %d ms",
-				       g->netns_name, NFSD_CLTRACK_FAMILY_NAME, RETRY_ATTACH_MS);
+			nsr_log_internal(family_missing_logged ? LOG_DEBUG : LOG_NOTICE, 0,
+					 "netns %s: nfsd has not registered the %s generic netlink family (is the nsrecoveryd nfsd module loaded?); checking every %d ms",
+					 g->netns_name, NFSD_CLTRACK_FAMILY_NAME, RETRY_ATTACH_MS);
 		g->missing_logged = true;
+		family_missing_logged = true;
 		retry_later(g, RETRY_ATTACH_MS);
 		return 0;
 	}

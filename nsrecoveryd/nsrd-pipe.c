@@ -26,6 +26,9 @@
 #define RETRY_MOUNT_MS 2000
 #define RETRY_BACKPRESSURE_MS 50
 
+/* Whether some namespace already logged that rpc_pipefs is missing; loop thread only. */
+static bool pipefs_missing_logged;
+
 /* Messages read per wakeup, so that one busy namespace cannot starve the loop. */
 #define READS_PER_WAKEUP 64
 
@@ -711,15 +714,24 @@ static int pipe_mount(struct nsrd_pipe *p)
 
 	r = nsrd_netns_run_in(p->daemon, p->ns, pipefs_mount_in_netns, &ctx);
 	if (r == -ENODEV) {
+		/* rpc_pipefs is missing host-wide, so one notice covers every namespace. */
 		if (!p->missing_logged)
-			nsr_log_notice("netns %s: rpc_pipefs is not available yet (is the sunrpc module loaded?); checking every %d ms",
-				       p->netns_name, RETRY_MOUNT_MS);
+			nsr_log_internal(pipefs_missing_logged ? LOG_DEBUG : LOG_NOTICE, 0,
+					 "netns %s: rpc_pipefs is not available yet (is the sunrpc module loaded?); checking every %d ms",
+					 p->netns_name, RETRY_MOUNT_MS);
 		p->missing_logged = true;
+		pipefs_missing_logged = true;
 		retry_later(p, RETRY_MOUNT_MS);
 		return 0;
 	}
-	if (r < 0)
+	if (r == -EPERM || r == -EACCES)
 		return nsr_log_error_errno(r, "netns %s: mounting rpc_pipefs inside the namespace failed at %s: %m; the daemon needs CAP_SYS_ADMIN",
+					   p->netns_name, ctx.error[0] ? ctx.error : "entering it");
+	if (r == -ENOSYS)
+		return nsr_log_error_errno(r, "netns %s: this kernel has no fsopen() (Linux 5.2 or later is needed), so the pipe transport is not available: %m",
+					   p->netns_name);
+	if (r < 0)
+		return nsr_log_error_errno(r, "netns %s: mounting rpc_pipefs inside the namespace failed at %s: %m",
 					   p->netns_name, ctx.error[0] ? ctx.error : "entering it");
 
 	p->mount_fd = ctx.mount_fd;

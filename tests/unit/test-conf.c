@@ -633,7 +633,6 @@ START_TEST(test_settings_defaults)
 	ck_assert_int_eq(s.event_retention_days, 90);
 	ck_assert_int_eq(s.event_retention_rows, 100000);
 	ck_assert(!s.debug);
-	ck_assert_str_eq(s.pipefs_dir, "/var/lib/nfs/rpc_pipefs");
 	ck_assert_uint_eq(s.n_netns, 0);
 }
 END_TEST
@@ -655,7 +654,6 @@ START_TEST(test_settings_full)
 		"event-retention-days = 0\n"
 		"event-retention-rows = 5\n"
 		"debug = yes\n"
-		"pipefs-directory = /run/rpc_pipefs\n"
 		"[nsrecoveryd-netns \"red\"]\n"
 		"[nsrecoveryd-netns \"blue\"]\n"
 		"path = /proc/1234/ns/net\n"
@@ -673,7 +671,6 @@ START_TEST(test_settings_full)
 	ck_assert_int_eq(s.event_retention_days, 0);
 	ck_assert_int_eq(s.event_retention_rows, 5);
 	ck_assert(s.debug);
-	ck_assert_str_eq(s.pipefs_dir, "/run/rpc_pipefs");
 
 	ck_assert_uint_eq(s.n_netns, 2);
 	ns = nsr_settings_find_netns(&s, "red");
@@ -682,7 +679,9 @@ START_TEST(test_settings_full)
 	ck_assert_ptr_null(ns->server);
 	ck_assert_ptr_null(ns->state_dir);
 	ck_assert_int_eq(ns->transport, NSR_TRANSPORT_PIPE);
-	ck_assert_uint_eq(ns->line, 12);
+	ck_assert_uint_eq(ns->line, 11);
+	/* The settings outlive the parsed configuration, which is freed by now. */
+	ck_assert_str_eq(ns->source, "test.conf");
 
 	ns = nsr_settings_find_netns(&s, "blue");
 	ck_assert_ptr_nonnull(ns);
@@ -735,8 +734,8 @@ START_TEST(test_settings_errors)
 		  { "test.conf:2:", "'many' for event-retention-rows" } },
 		{ "[nsrecoveryd]\ndebug = verbose\n",
 		  { "test.conf:2:", "'verbose' for debug", "expected yes or no" } },
-		{ "[nsrecoveryd]\npipefs-directory = rpc_pipefs\n",
-		  { "test.conf:2:", "pipefs-directory", "absolute path" } },
+		{ "[nsrecoveryd]\nnetns-directory = run/netns\n",
+		  { "test.conf:2:", "netns-directory", "absolute path" } },
 		{ "[nsrecoveryd-netns]\npath = /run/netns/x\n",
 		  { "test.conf:1: [nsrecoveryd-netns] needs a namespace name",
 		    "[nsrecoveryd-netns \"NAME\"]" } },

@@ -30,7 +30,7 @@ done
 vm_link srv1 cli 1
 vm_link srv2 cli 2
 vm_link srv1 cli2 3
-say "srv1 serves $srv1_address and srv2 serves $srv2_address."
+say "srv1 serves $srv1_address and srv2 serves $srv2_address; cli2 reaches srv1 at $(vm_server_address 3)."
 
 vm_step "one nsrecoveryd for the whole host"
 say "Starting one nsrecoveryd. It finds every namespace in /run/netns."
@@ -55,6 +55,7 @@ srv2_net=$(vm_ns_net_id srv2)
 
 vm_step "the client mounts both servers and takes locks"
 say "cli mounts srv1 with NFSv4.1 and NFSv4.0, and srv2 with NFSv4.2, then locks a file on each."
+say "cli2 mounts srv1 too; it plays a second client that later tries the same locks."
 assert "cli mounts srv1 with 4.1" vm_mount cli "$srv1_address" 4.1 /m/srv1-v41
 assert "cli mounts srv1 with 4.0" vm_mount cli "$srv1_address" 4.0 /m/srv1-v40
 assert "cli mounts srv2 with 4.2" vm_mount cli "$srv2_address" 4.2 /m/srv2-v42
@@ -64,9 +65,10 @@ for mount in srv1-v41 srv1-v40 srv2-v42; do
 done
 assert "srv1 records 3 clients" vm_wait_for 20 "srv1 records" nsr_clients_are srv1 current 3
 
-say "What nsrecoveryd keeps, per server (nsrecoveryctl servers):"
+say "What nsrecoveryd keeps, per server (nsrecoveryctl servers). Each nfsd start begins
+    a new epoch, and the clients of the epoch before it are those that may reclaim."
 nsr_ctl servers | show
-say "srv1's clients (nsrecoveryctl clients srv1):"
+say "srv1's clients: one per NFS minor version of cli, and cli2 (nsrecoveryctl clients srv1):"
 nsr_ctl clients srv1 | show
 
 vm_step "restart nfsd in srv1 only"
@@ -75,7 +77,7 @@ mark=$(vm_dmesg_mark)
 assert "srv1: nfsd restarts" vm_nfsd_restart srv1
 start=$(vm_uptime)
 assert_eq "srv2 grants a new lock at once" acquired "$(vm_lock_probe cli /m/srv2-v42/new-lock)"
-say "srv2 answered in $(vm_seconds_since "$start") s: it has no grace period."
+say "cli asked srv2 for a new lock and got it in $(vm_seconds_since "$start") s: srv2 has no grace period."
 vm_dmesg_since "$mark" | grep NFSD | show
 grep -F "grace start" "$nsr_daemon_log" | tail -n 1 | show
 
