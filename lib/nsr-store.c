@@ -134,9 +134,33 @@ int nsr_sqlite_errno(int rc)
 	}
 }
 
+/*
+ * SQLite reports a failed write or sync as SQLITE_IOERR and keeps the errno
+ * of a failed WAL write to itself. When the file system turned read-only
+ * under the open database, as ext4 does with errors=remount-ro, that hides
+ * the cause from the administrator and from nfsd. Opening the database file
+ * for writing returns the file system's own error. This runs only on the
+ * error path.
+ */
+static int store_sqlite_errno(struct nsr_store *store, int rc)
+{
+	int fd;
+
+	if ((rc & 0xff) != SQLITE_IOERR || rc == SQLITE_IOERR_NOMEM || rc == SQLITE_IOERR_READ ||
+	    rc == SQLITE_IOERR_SHORT_READ || store->opts.read_only || !store->path)
+		return nsr_sqlite_errno(rc);
+
+	fd = open(store->path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return -EIO;
+	}
+	return errno == EROFS ? -EROFS : -EIO;
+}
+
 int nsr_store_log_sqlite(struct nsr_store *store, int rc, const char *what)
 {
-	return nsr_log_error_errno(nsr_sqlite_errno(rc), "%s: %s failed: %m (SQLite: %s)",
+	return nsr_log_error_errno(store_sqlite_errno(store, rc), "%s: %s failed: %m (SQLite: %s)",
 				   store->path, what,
 				   store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
 }
@@ -528,9 +552,9 @@ static int store_log_bad_file(struct nsr_store *store, const char *reason)
 {
 	return nsr_log_error_errno(-EBADMSG,
 				   "%s is not a usable SQLite database (%s); it was left "
-				   "unchanged: restore it from a backup, or move it aside to "
-				   "start with no client records, so that no client can "
-				   "reclaim its state", store->path, reason);
+				   "unchanged: restore it from a backup. Moving it aside "
+				   "starts the server with no client records, and then no "
+				   "client can reclaim its state", store->path, reason);
 }
 
 /*

@@ -119,8 +119,11 @@ typedef int (*nsr_store_event_fn)(const struct nsr_event *ev, void *ctx);
  *
  * Applies every pending schema migration in one transaction, unless the
  * store is read-only. A created file gets mode 0600 whatever the umask, and
- * SQLite gives its -wal and -shm files the same mode. The file is checked
- * with PRAGMA quick_check, which reads the whole file once.
+ * SQLite gives its -wal and -shm files the same mode. The header, and the
+ * page count it records against the file size, are checked at every open.
+ * A read-write open also runs PRAGMA quick_check, which reads every page,
+ * when a -wal file with frames shows that the last writer did not close
+ * cleanly.
  *
  * A read-only open needs no migration: it accepts any schema version from 1
  * to the latest. It works while the daemon writes, because WAL readers do
@@ -191,8 +194,9 @@ const char *nsr_store_label(const struct nsr_store *store);
  * than the request's content (I/O, a full disk), every request's status is
  * set to that error, the transaction is rolled back, and the error is
  * returned: no request in the batch may be reported as durable. On a
- * read-only store every status is -EROFS. Returns 0 once the commit is
- * durable on disk.
+ * read-only store, or when the file system turned read-only under the
+ * store, every status is -EROFS. Returns 0 once the commit is durable on
+ * disk.
  *
  * Each batch also deletes audit events beyond the event_max_age and
  * event_max_rows options.
