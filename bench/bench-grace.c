@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	       enc.records, enc.msgs, t_enc, enc.records / t_enc);
 	printf("| GRACE_START end to end (transport, dispatcher, acks) | %" PRIu64 " | %" PRIu64 " | %.3f | %.0f |\n",
 	       l->records, l->records_msgs, t_all, l->records / t_all);
-	printf("| first upcall of the namespace: opening the database (quick_check) | - | - | %.3f | - |\n",
+	printf("| first upcall of the namespace: opening the database after a clean shutdown | - | - | %.3f | - |\n",
 	       t_bind);
 	printf("\nrecords per message: %.0f; target: %" PRIu64 " records in under %.0f s: %s\n",
 	       l->records_msgs ? (double)l->records / l->records_msgs : 0, n, GR_TARGET_S,

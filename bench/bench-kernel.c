@@ -1,9 +1,9 @@
 /* bench-kernel.c: a load-generating nfsd side of nfsd_cltrack over socketpairs, for many namespaces. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +13,15 @@
 
 /* nfsd sizes dump datagrams from the reader's buffer; this is a typical size. */
 #define DUMP_DATAGRAM_SIZE 32768
+
+/* Events taken per epoll_wait(); the rest stay ready for the next call. */
+#define EPOLL_BATCH 256
+
+/*
+ * An epoll event's data: the link index shifted left by one, and the low
+ * bit set for the answer link. The wake pipe uses WAKE_TOKEN.
+ */
+#define WAKE_TOKEN UINT64_MAX
 
 static int send_bytes(int fd, const void *buf, size_t len)
 {
@@ -47,6 +56,7 @@ static int send_ack(int fd, const struct nlmsghdr *request, int error)
 int bench_kernel_init(struct bench_kernel *k, size_t lat_samples)
 {
 	memset(k, 0, sizeof(*k));
+	k->epoll_fd = -1;
 	if (pipe2(k->wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	return bench_lat_reserve(&k->lat, lat_samples);
@@ -58,7 +68,7 @@ int bench_kernel_add_link(struct bench_kernel *k, const char *scope, uint32_t ta
 	struct timeval tv = { .tv_sec = 5 };
 	int event_pair[2], answer_pair[2];
 	struct bench_link *l, **links;
-	unsigned int cap = 2;
+	unsigned int cap = 2, *dirty;
 
 	while (cap < 4 * window)
 		cap *= 2;
@@ -67,6 +77,10 @@ int bench_kernel_add_link(struct bench_kernel *k, const char *scope, uint32_t ta
 	if (!links)
 		return -ENOMEM;
 	k->links = links;
+	dirty = realloc(k->dirty, (k->n_links + 1) * sizeof(*dirty));
+	if (!dirty)
+		return -ENOMEM;
+	k->dirty = dirty;
 
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->slots = calloc(cap, sizeof(*l->slots)))) {
@@ -88,6 +102,7 @@ int bench_kernel_add_link(struct bench_kernel *k, const char *scope, uint32_t ta
 		return -errno;
 
 	snprintf(l->scope, sizeof(l->scope), "%s", scope);
+	l->index = k->n_links;
 	l->tag = tag;
 	l->window = window ? window : 1;
 	l->total = total;
@@ -259,7 +274,10 @@ static void handle_answer(struct bench_kernel *k, struct bench_link *l, const st
 			__atomic_add_fetch(&k->answered, 1, __ATOMIC_RELAXED);
 			while (l->low < l->next_id && l->slots[l->low & l->mask].id != l->low)
 				l->low++;
-			l->dirty = true;
+			if (!l->dirty) {
+				l->dirty = true;
+				k->dirty[k->n_dirty++] = l->index;
+			}
 		}
 	} else if (gh->cmd == NFSD_CLTRACK_CMD_GRACE_RECORDS) {
 		/* nfsd would also insert each record into its reclaim table; not done here. */
@@ -285,73 +303,118 @@ static void read_link(struct bench_kernel *k, struct bench_link *l, int fd,
 		handle(k, l, h);
 }
 
-static void refill_all(struct bench_kernel *k, bool all)
+/* Refill one link's window and notify the daemon when something was queued. */
+static void refill_link(struct bench_kernel *k, struct bench_link *l)
 {
-	for (unsigned int i = 0; i < k->n_links; i++) {
-		struct bench_link *l = k->links[i];
-		unsigned int n;
+	unsigned int n;
 
-		if (!all && !l->dirty)
-			continue;
-		l->dirty = false;
-		n = link_refill(l);
-		/* nfsd notifies per request; one notification per refill keeps the same effect. */
-		if (n > 0)
-			notify(k, l, (uint32_t)(l->issued - l->answered));
-	}
+	l->dirty = false;
+	n = link_refill(l);
+	/* nfsd notifies per request; one notification per refill keeps the same effect. */
+	if (n > 0)
+		notify(k, l, (uint32_t)(l->issued - l->answered));
 }
 
+/* Refill every link (@all), or only those answered since the last refill. */
+static void refill(struct bench_kernel *k, bool all)
+{
+	if (all) {
+		for (unsigned int i = 0; i < k->n_links; i++)
+			refill_link(k, k->links[i]);
+		k->n_dirty = 0;
+		return;
+	}
+	while (k->n_dirty > 0)
+		refill_link(k, k->links[k->dirty[--k->n_dirty]]);
+}
+
+/* Returns false when the thread must stop. */
+static bool handle_wake(struct bench_kernel *k)
+{
+	char c[16];
+
+	while (read(k->wake_pipe[0], c, sizeof(c)) > 0)
+		;
+	if (__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE))
+		return false;
+	if (__atomic_load_n(&k->go, __ATOMIC_ACQUIRE))
+		refill(k, true);
+	return true;
+}
+
+static void handle_ready(struct bench_kernel *k, const struct epoll_event *ev)
+{
+	struct bench_link *l = k->links[ev->data.u64 >> 1];
+	bool answer = ev->data.u64 & 1;
+	int fd = answer ? l->answer_fd : l->event_fd;
+
+	if (ev->events & EPOLLIN)
+		read_link(k, l, fd, answer ? handle_answer : handle_event);
+	/* The daemon closed this namespace: stop watching it. */
+	if (ev->events & (EPOLLHUP | EPOLLERR))
+		epoll_ctl(k->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/*
+ * Only the sockets that are ready are visited, so a wakeup costs the same
+ * with 1 or 1000 links.
+ */
 static void *kernel_main(void *userdata)
 {
 	struct bench_kernel *k = userdata;
-	unsigned int nfds = 2 * k->n_links + 1;
-	struct pollfd *fds = calloc(nfds, sizeof(*fds));
-
-	if (!fds)
-		return NULL;
-	for (unsigned int i = 0; i < k->n_links; i++) {
-		fds[2 * i] = (struct pollfd){ .fd = k->links[i]->event_fd, .events = POLLIN };
-		fds[2 * i + 1] = (struct pollfd){ .fd = k->links[i]->answer_fd, .events = POLLIN };
-	}
-	fds[nfds - 1] = (struct pollfd){ .fd = k->wake_pipe[0], .events = POLLIN };
+	struct epoll_event events[EPOLL_BATCH];
 
 	for (;;) {
-		if (poll(fds, nfds, -1) < 0 && errno != EINTR)
+		int n = epoll_wait(k->epoll_fd, events, EPOLL_BATCH, -1);
+
+		if (n < 0 && errno != EINTR)
 			break;
-		if (fds[nfds - 1].revents & POLLIN) {
-			char c[16];
-
-			while (read(k->wake_pipe[0], c, sizeof(c)) > 0)
-				;
-			if (__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE))
-				break;
-			if (__atomic_load_n(&k->go, __ATOMIC_ACQUIRE))
-				refill_all(k, true);
-		}
-		for (unsigned int i = 0; i < k->n_links; i++) {
-			struct bench_link *l = k->links[i];
-
-			if (fds[2 * i].revents & POLLIN)
-				read_link(k, l, l->event_fd, handle_event);
-			if (fds[2 * i + 1].revents & POLLIN)
-				read_link(k, l, l->answer_fd, handle_answer);
-			/* The daemon closed this namespace: stop polling it. */
-			if ((fds[2 * i].revents | fds[2 * i + 1].revents) & (POLLHUP | POLLERR)) {
-				fds[2 * i].fd = -1;
-				fds[2 * i + 1].fd = -1;
-			}
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.u64 != WAKE_TOKEN)
+				handle_ready(k, &events[i]);
+			else if (!handle_wake(k))
+				return NULL;
 		}
 		if (__atomic_load_n(&k->go, __ATOMIC_ACQUIRE))
-			refill_all(k, false);
+			refill(k, false);
 	}
-	free(fds);
 	return NULL;
+}
+
+static int watch(struct bench_kernel *k, int fd, uint64_t token)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = token };
+
+	return epoll_ctl(k->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Watch the wake pipe and both sockets of every link. */
+static int kernel_watch_all(struct bench_kernel *k)
+{
+	int r;
+
+	k->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (k->epoll_fd < 0)
+		return -errno;
+
+	r = watch(k, k->wake_pipe[0], WAKE_TOKEN);
+	for (unsigned int i = 0; r == 0 && i < k->n_links; i++) {
+		r = watch(k, k->links[i]->event_fd, (uint64_t)i << 1);
+		if (r == 0)
+			r = watch(k, k->links[i]->answer_fd, (uint64_t)i << 1 | 1);
+	}
+	return r;
 }
 
 int bench_kernel_start(struct bench_kernel *k)
 {
-	int r = pthread_create(&k->thread, NULL, kernel_main, k);
+	int r;
 
+	r = kernel_watch_all(k);
+	if (r < 0)
+		return r;
+
+	r = pthread_create(&k->thread, NULL, kernel_main, k);
 	if (r != 0)
 		return -r;
 	k->running = true;
@@ -417,6 +480,9 @@ void bench_kernel_stop(struct bench_kernel *k)
 		free(l);
 	}
 	free(k->links);
+	free(k->dirty);
+	if (k->epoll_fd >= 0)
+		close(k->epoll_fd);
 	close(k->wake_pipe[0]);
 	close(k->wake_pipe[1]);
 	bench_lat_free(&k->lat);

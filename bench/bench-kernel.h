@@ -16,11 +16,9 @@
  * queues a new request as soon as one is answered, and records the time
  * from queueing to the REPLY. Requests are generated from their sequence
  * number, so memory stays constant whatever the total. One thread serves
- * every link with poll().
- *
- * NOTE: each wakeup polls every link's sockets, so with 1000 links this
- * thread uses more CPU than the daemon. Use epoll before measuring at
- * that scale.
+ * every link with epoll, and refills only the links answered since its
+ * last wakeup, so its cost per wakeup does not grow with the number of
+ * links.
  */
 
 #define BENCH_KERNEL_FAMILY 0x4243
@@ -39,6 +37,7 @@ struct bench_link {
 	int event_fd;		/* the kernel's ends */
 	int answer_fd;
 	char scope[64];
+	unsigned int index;	/* in bench_kernel.links */
 	uint32_t tag;
 
 	uint32_t script[4];	/* types of the first requests (NFSD_CLTRACK_REQ_*) */
@@ -56,7 +55,7 @@ struct bench_link {
 	struct bench_slot *slots;
 	unsigned int mask;
 	bool hello_done;
-	bool dirty;		/* answered since the last refill */
+	bool dirty;		/* answered since the last refill; listed in bench_kernel.dirty */
 };
 
 struct bench_kernel {
@@ -64,7 +63,10 @@ struct bench_kernel {
 	unsigned int n_links;
 	pthread_t thread;
 	bool running;
+	int epoll_fd;
 	int wake_pipe[2];
+	unsigned int *dirty;	/* indexes of the links to refill, kernel thread only */
+	unsigned int n_dirty;
 	bool go;		/* start issuing; set by bench_kernel_go() */
 	bool stop;
 
