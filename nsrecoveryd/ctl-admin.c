@@ -131,10 +131,8 @@ int ctl_cmd_audit(struct ctl_context *ctx, int argc, char **argv)
 	}
 	ctl_table_release(&w.table);
 
-	if (r < 0) {
-		nsr_log_error_errno(r, "read the audit findings of server %s: %m", name);
-		return CTL_EXIT_FAILURE;
-	}
+	if (r < 0)
+		return ctl_read_failed(r, "read the audit findings", name);
 	return CTL_EXIT_OK;
 }
 
@@ -181,11 +179,19 @@ int ctl_cmd_forget(struct ctl_context *ctx, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 
+	/* Without a terminal no one can confirm, and a piped "n" must not delete anything. */
+	if (!ctx->opts.yes && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "nsrecoveryctl: standard input is not a terminal, so forget cannot "
+			"ask for confirmation; pass --yes to forget client %s of server %s\n",
+			argv[1], argv[0]);
+		return CTL_EXIT_USAGE;
+	}
+
 	r = ctl_open_server(ctx, argv[0], true, &store, &name);
 	if (r < 0)
 		return ctl_exit_code(r);
 
-	if (isatty(STDIN_FILENO) && !ctx->opts.yes) {
+	if (!ctx->opts.yes) {
 		r = nsr_store_get_grace(store, &grace);
 		if (r >= 0)
 			r = nsr_store_foreach_client(store, NSR_EPOCH_ALL, ctl_count_records, &want);
@@ -216,36 +222,26 @@ int ctl_cmd_forget(struct ctl_context *ctx, int argc, char **argv)
 
 struct ctl_check_result {
 	const char *status;	/* "ok", "problem" or "missing" */
-	char problem[512];
+	char problem[256];	/* a short phrase for the PROBLEM column */
+	char detail[512];	/* the first integrity_check message, logged once */
 	int schema_version;
 };
 
 static void ctl_check_problem(const char *problem, void *userdata)
 {
 	struct ctl_check_result *res = userdata;
-	size_t len = strlen(res->problem);
+	size_t len = strlen(res->detail);
 
 	if (len == 0)
-		snprintf(res->problem, sizeof(res->problem), "integrity check: %s", problem);
-	else if (len < sizeof(res->problem) - 8 && !strstr(res->problem, "; and more"))
-		snprintf(res->problem + len, sizeof(res->problem) - len, "; and more");
+		snprintf(res->detail, sizeof(res->detail), "%s", problem);
+	else if (len < sizeof(res->detail) - 8 && !strstr(res->detail, "; and more"))
+		snprintf(res->detail + len, sizeof(res->detail) - len, "; and more");
 }
 
-static const char *ctl_check_open_problem(int r)
-{
-	switch (r) {
-	case -EBADMSG:
-		return "not a usable database: it is damaged or not an nsrecoveryd database";
-	case -EPROTO:
-		return "schema version newer than this program, or no schema";
-	case -EACCES:
-		return "not readable by this user";
-	default:
-		return NULL;
-	}
-}
-
-/* Check one database; the open itself runs quick_check and the version check. */
+/*
+ * Check one database. The open runs the version check, and the store logs
+ * why it fails. The problems integrity_check finds are logged here, once.
+ */
 static void ctl_check_one(const struct ctl_server *s, struct ctl_check_result *res)
 {
 	const struct nsr_store_options opts = { .read_only = true };
@@ -264,17 +260,22 @@ static void ctl_check_one(const struct ctl_server *s, struct ctl_check_result *r
 	r = nsr_store_open(s->db_path, &opts, &store);
 	if (r < 0) {
 		res->status = "problem";
-		why = ctl_check_open_problem(r);
-		snprintf(res->problem, sizeof(res->problem), "%s", why ?: strerror(-r));
+		why = ctl_problem_text(r, s->db_path, res->problem, sizeof(res->problem));
+		if (why != res->problem)
+			snprintf(res->problem, sizeof(res->problem), "%s", why);
 		return;
 	}
 
 	res->schema_version = nsr_store_schema_version(store);
 	r = nsr_store_integrity_check(store, ctl_check_problem, res, &problems);
 	if (r < 0) {
-		snprintf(res->problem, sizeof(res->problem), "integrity check failed: %s",
-			 strerror(-r));
+		snprintf(res->problem, sizeof(res->problem), "the integrity check could not run");
 		problems++;
+	} else if (problems > 0) {
+		snprintf(res->problem, sizeof(res->problem), "damaged: the integrity check "
+			 "found problems");
+		nsr_log_error("%s is damaged; restore it from a backup. The integrity check "
+			      "reported: %s", s->db_path, res->detail);
 	}
 	if (problems > 0)
 		res->status = "problem";
@@ -304,13 +305,15 @@ static int ctl_check_report(struct ctl_context *ctx, const struct ctl_server_lis
 		for (size_t i = 0; i < l->n && array; i++) {
 			const struct ctl_check_result *res = &results[i];
 
-			if (json_array_append_new(array, json_pack("{s:o, s:o, s:s, s:I, s:o}",
+			if (json_array_append_new(array, json_pack("{s:o, s:o, s:s, s:I, s:o, s:o}",
 				"name", ctl_json_text(l->servers[i].name),
 				"database", ctl_json_text(l->servers[i].db_path),
 				"status", res->status, "schema_version",
 				(json_int_t)res->schema_version,
 				"problem", res->problem[0] ? ctl_json_text(res->problem)
-							   : json_null())) < 0)
+							   : json_null(),
+				"detail", res->detail[0] ? ctl_json_text(res->detail)
+							 : json_null())) < 0)
 				r = -ENOMEM;
 		}
 		return r < 0 ? r : ctl_json_print(json_pack("{s:o, s:I, s:o}", "state_directory",
@@ -345,7 +348,8 @@ int ctl_cmd_check(struct ctl_context *ctx, int argc, char **argv)
 	bool failed = false;
 	int r;
 
-	r = ctl_collect_servers(ctx, &l);
+	/* ctl_check_one() opens each database again, and that open logs its problem. */
+	r = ctl_collect_servers(ctx, &l, true);
 	if (r < 0) {
 		ctl_server_list_release(&l);
 		return CTL_EXIT_FAILURE;
@@ -359,10 +363,8 @@ int ctl_cmd_check(struct ctl_context *ctx, int argc, char **argv)
 
 	for (size_t i = 0; i < l.n; i++) {
 		ctl_check_one(&l.servers[i], &results[i]);
-		if (strcmp(results[i].status, "problem") == 0) {
+		if (strcmp(results[i].status, "problem") == 0)
 			failed = true;
-			nsr_log_error("%s: %s", l.servers[i].db_path, results[i].problem);
-		}
 	}
 
 	if (l.n == 0 && !ctx->opts.json)
@@ -372,9 +374,9 @@ int ctl_cmd_check(struct ctl_context *ctx, int argc, char **argv)
 
 	free(results);
 	ctl_server_list_release(&l);
-	if (r < 0) {
+	if (r == -ENOMEM)
 		nsr_log_error_errno(r, "print the check report: %m");
+	if (r < 0)
 		return CTL_EXIT_FAILURE;
-	}
 	return failed ? CTL_EXIT_PROBLEMS : CTL_EXIT_OK;
 }

@@ -112,6 +112,7 @@ static int ctl_visit_client(const struct nsr_record *rec, void *ctx)
 	return ctl_client_row(w, rec, id, hash);
 }
 
+/* Returns 0, a negative errno the store logged, or -ENOMEM (not logged). */
 static int ctl_list_clients(struct ctl_context *ctx, struct nsr_store *store, const char *name)
 {
 	static const struct ctl_column columns[] = {
@@ -137,8 +138,7 @@ static int ctl_list_clients(struct ctl_context *ctx, struct nsr_store *store, co
 
 	r = nsr_store_get_grace(store, &grace);
 	if (r < 0)
-		return nsr_log_error_errno(r, "read the grace state of %s: %m",
-					   nsr_store_path(store));
+		return r;
 
 	if (w.json) {
 		fputs("{\n  \"server\": ", stdout);
@@ -161,9 +161,7 @@ static int ctl_list_clients(struct ctl_context *ctx, struct nsr_store *store, co
 		r = ctl_table_print(&w.table);
 	ctl_table_release(&w.table);
 
-	if (r < 0)
-		return nsr_log_error_errno(r, "list the clients of %s: %m", nsr_store_path(store));
-	return 0;
+	return r;
 }
 
 int ctl_cmd_clients(struct ctl_context *ctx, int argc, char **argv)
@@ -178,5 +176,7 @@ int ctl_cmd_clients(struct ctl_context *ctx, int argc, char **argv)
 
 	r = ctl_list_clients(ctx, store, name);
 	nsr_store_close(store);
-	return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
+	if (r < 0)
+		return ctl_read_failed(r, "list the clients", name);
+	return CTL_EXIT_OK;
 }

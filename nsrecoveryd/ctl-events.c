@@ -91,10 +91,8 @@ int ctl_cmd_events(struct ctl_context *ctx, int argc, char **argv)
 		r = ctl_table_print(&w.table);
 	ctl_table_release(&w.table);
 
-	if (r < 0) {
-		nsr_log_error_errno(r, "list the events of server %s: %m", name);
-		return CTL_EXIT_FAILURE;
-	}
+	if (r < 0)
+		return ctl_read_failed(r, "list the events", name);
 	return CTL_EXIT_OK;
 }
 
@@ -247,8 +245,7 @@ int ctl_cmd_show(struct ctl_context *ctx, int argc, char **argv)
 	nsr_store_close(store);
 	if (r < 0) {
 		ctl_table_release(&events.table);
-		nsr_log_error_errno(r, "read client %s of server %s: %m", argv[1], name);
-		return CTL_EXIT_FAILURE;
+		return ctl_read_failed(r, "read a client", name);
 	}
 
 	if (json_array_size(records) == 0 && events.table.n_rows == 0 &&

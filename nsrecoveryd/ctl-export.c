@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,10 +196,8 @@ int ctl_cmd_export(struct ctl_context *ctx, int argc, char **argv)
 	nsr_store_close(store);
 	if (r >= 0)
 		r = ctl_json_print(root);
-	if (r < 0) {
-		nsr_log_error_errno(r, "export server %s: %m", name);
-		return CTL_EXIT_FAILURE;
-	}
+	if (r < 0)
+		return ctl_read_failed(r, "export", name);
 	return CTL_EXIT_OK;
 }
 
@@ -437,9 +436,10 @@ static int ctl_import_parse(struct ctl_import *im, json_t *root)
 }
 
 /*
- * Open SERVER read-write. A server that does not exist yet is created:
- * STATE_DIR/NAME for a name, or the named directory, so that an export can
- * be restored on a fresh host.
+ * Open SERVER read-write. With --create a server that does not exist yet is
+ * created: STATE_DIR/NAME for a name, or the named directory, so that an
+ * export can be restored on a fresh host. Without it a mistyped name fails
+ * instead of leaving a stray server directory behind.
  */
 static int ctl_import_open(struct ctl_context *ctx, const char *arg, struct nsr_store **ret,
 			   char **ret_name)
@@ -450,6 +450,13 @@ static int ctl_import_open(struct ctl_context *ctx, const char *arg, struct nsr_
 	};
 	_cleanup_free_ char *dir = NULL, *db = NULL;
 	int r;
+
+	if (!ctx->opts.create) {
+		r = ctl_open_server(ctx, arg, true, ret, ret_name);
+		if (r == -ENOENT)
+			nsr_log_error("add --create to create server %s from the file", arg);
+		return r;
+	}
 
 	if (strchr(arg, '/')) {
 		dir = strdup(arg);
@@ -486,6 +493,37 @@ static int ctl_import_open(struct ctl_context *ctx, const char *arg, struct nsr_
 	return *ret_name ? 0 : -ENOMEM;
 }
 
+/*
+ * Read @path as JSON. Returns 0, or a logged -ENOENT (exit code 3) or other
+ * negative errno. Only a syntax error is reported as LINE:COLUMN.
+ */
+static int ctl_import_load(const char *path, json_t **ret)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	json_error_t error;
+	struct stat st;
+
+	f = fopen(path, "re");
+	if (!f && errno == ENOENT)
+		return nsr_log_error_errno(-ENOENT, "import file %s not found: %m; give the path "
+					   "of a file that 'nsrecoveryctl export' wrote", path);
+	if (!f)
+		return nsr_log_error_errno(-errno, "open import file %s: %m", path);
+	if (fstat(fileno(f), &st) < 0)
+		return nsr_log_error_errno(-errno, "read import file %s: %m", path);
+	if (S_ISDIR(st.st_mode))
+		return nsr_log_error_errno(-EISDIR, "import file %s is a directory; give the path "
+					   "of a file that 'nsrecoveryctl export' wrote", path);
+
+	*ret = json_loadf(f, JSON_REJECT_DUPLICATES, &error);
+	if (!*ret && ferror(f))
+		return nsr_log_error_errno(-EIO, "read import file %s: %m", path);
+	if (!*ret)
+		return nsr_log_error_errno(-EINVAL, "%s:%d:%d: not valid JSON: %s", path,
+					   error.line, error.column, error.text);
+	return 0;
+}
+
 int ctl_cmd_import(struct ctl_context *ctx, int argc, char **argv)
 {
 	_cleanup_(json_decrefp) json_t *root = NULL;
@@ -493,16 +531,11 @@ int ctl_cmd_import(struct ctl_context *ctx, int argc, char **argv)
 	struct ctl_import im = { .file = argv[1] };
 	struct nsr_import_result res = {};
 	struct nsr_store *store = NULL;
-	json_error_t error;
 	int r;
 
-	root = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &error);
-	if (!root) {
-		nsr_log_error("%s:%d:%d: not valid JSON: %s", argv[1], error.line, error.column,
-			      error.text);
-		return access(argv[1], R_OK) < 0 && errno == ENOENT ? CTL_EXIT_NOT_FOUND
-								    : CTL_EXIT_FAILURE;
-	}
+	r = ctl_import_load(argv[1], &root);
+	if (r < 0)
+		return ctl_exit_code(r);
 
 	r = ctl_import_parse(&im, root);
 	if (r >= 0)
@@ -512,10 +545,10 @@ int ctl_cmd_import(struct ctl_context *ctx, int argc, char **argv)
 	nsr_store_close(store);
 	ctl_import_release(&im);
 	if (r < 0)
-		return CTL_EXIT_FAILURE;
+		return ctl_exit_code(r);
 
-	printf("Imported %s into server %s: %" PRIu64 " records added, %" PRIu64 " already "
-	       "present%s%s.\n", argv[1], name, res.added, res.updated,
+	printf("Imported %s into server %s: %" PRIu64 " record%s added, %" PRIu64 " already "
+	       "present%s%s.\n", argv[1], name, res.added, res.added == 1 ? "" : "s", res.updated,
 	       res.adopted_grace ? ", grace state adopted from the file" : "",
 	       im.skipped ? ", stale records skipped" : "");
 	return CTL_EXIT_OK;

@@ -9,6 +9,7 @@
 
 #include "ctl.h"
 #include "nsr-client.h"
+#include "nsr-log.h"
 #include "nsr-macro.h"
 
 /* The length of the valid UTF-8 sequence at @s, or 0 when it is invalid. */
@@ -374,7 +375,17 @@ int ctl_json_print(json_t *root)
 	r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (r < 0)
-		return -EIO;
+		return nsr_log_error_errno(-EIO, "write the JSON output: %m");
 	fputc('\n', stdout);
-	return fflush(stdout) == 0 ? 0 : -errno;
+	if (fflush(stdout) != 0)
+		return nsr_log_error_errno(-errno, "write the JSON output: %m");
+	return 0;
+}
+
+int ctl_log_quiet(void)
+{
+	int level = nsr_log_get_max_level();
+
+	nsr_log_set_max_level(LOG_CRIT);
+	return level;
 }

@@ -65,10 +65,8 @@ int ctl_cmd_owner(struct ctl_context *ctx, int argc, char **argv)
 
 	r = nsr_store_get_owner(store, &owner);
 	nsr_store_close(store);
-	if (r < 0 && r != -ENOENT) {
-		nsr_log_error_errno(r, "read the owner of server %s: %m", name);
-		return CTL_EXIT_FAILURE;
-	}
+	if (r < 0 && r != -ENOENT)
+		return CTL_EXIT_FAILURE;	/* the store logged it */
 	found = r == 0;
 	ctl_owner_print(ctx, name, &owner, found);
 

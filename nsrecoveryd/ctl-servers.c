@@ -1,5 +1,6 @@
 /* ctl-servers.c: nsrecoveryctl: finding, reading and listing server databases. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -126,13 +127,18 @@ static const char *ctl_basename(const char *path)
 /*
  * Read the name, grace state and counts of @s. Failures are kept in
  * s->error so that one unreadable database does not hide the others.
+ * With @quiet the store's messages about them are not written.
  */
-static int ctl_server_read(struct ctl_server *s)
+static int ctl_server_read(struct ctl_server *s, bool quiet)
 {
 	const struct nsr_store_options opts = { .read_only = true };
 	struct nsr_store *store = NULL;
 	char *name = NULL;
+	int log_level = nsr_log_get_max_level();
 	int r;
+
+	if (quiet)
+		ctl_log_quiet();
 
 	if (access(s->db_path, F_OK) < 0) {
 		s->error = -errno;
@@ -165,6 +171,7 @@ static int ctl_server_read(struct ctl_server *s)
 	nsr_store_close(store);
 
 name:
+	nsr_log_set_max_level(log_level);
 	if (!name && s->config_server)
 		name = strdup(s->config_server);
 	if (!name)
@@ -175,8 +182,7 @@ name:
 	return 0;
 }
 
-/* List every server under the state directory and every configured one. */
-int ctl_collect_servers(struct ctl_context *ctx, struct ctl_server_list *l)
+int ctl_collect_servers(struct ctl_context *ctx, struct ctl_server_list *l, bool quiet)
 {
 	struct stat st;
 	int r;
@@ -200,21 +206,70 @@ int ctl_collect_servers(struct ctl_context *ctx, struct ctl_server_list *l)
 		return r;
 
 	for (size_t i = 0; i < l->n; i++) {
-		r = ctl_server_read(&l->servers[i]);
+		r = ctl_server_read(&l->servers[i], quiet);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
+/*
+ * The "user version" that SQLite stores at offset 60 of the database header,
+ * which nsrecoveryd uses as its schema version, or -1 when it cannot be read.
+ * NOTE: a version written since the last checkpoint is still in the -wal
+ * file, so this may return the version before a migration.
+ */
+static int ctl_peek_schema_version(const char *db_path)
+{
+	_cleanup_close_ int fd = -1;
+	uint8_t be[4];
+
+	fd = open(db_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, be, sizeof(be), 60) != (ssize_t)sizeof(be))
+		return -1;
+	return (int)((uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 | (uint32_t)be[2] << 8 | be[3]);
+}
+
+const char *ctl_problem_text(int error, const char *db_path, char *buf, size_t size)
+{
+	int version;
+
+	switch (error) {
+	case 0:
+		return NULL;
+	case -ENOENT:
+		return "no database yet";
+	case -EBADMSG:
+		return "not a usable database: damaged, or not an nsrecoveryd database";
+	case -EPROTO:
+		version = ctl_peek_schema_version(db_path);
+		if (version == 0)
+			return "no schema yet: start nsrecoveryd for this server once to create it";
+		if (version > nsr_store_schema_version_latest()) {
+			snprintf(buf, size, "written by a newer nsrecoveryd (schema %d; this "
+				 "program reads up to %d)", version,
+				 nsr_store_schema_version_latest());
+			return buf;
+		}
+		return "written by a newer nsrecoveryd";
+	case -EACCES:
+	case -EPERM:
+		return "permission denied: not readable by this user";
+	case -ELOOP:
+		return "the database path is a symbolic link";
+	case -EROFS:
+		return "on a read-only file system with unsaved changes in its -wal file";
+	case -EIO:
+		return "input/output error while reading it";
+	default:
+		snprintf(buf, size, "cannot be read: %s", strerror(-error));
+		return buf;
+	}
+}
+
 static const char *ctl_server_problem(const struct ctl_server *s, char *buf, size_t size)
 {
-	if (s->error == 0)
-		return NULL;
-	if (s->error == -ENOENT)
-		return "no database yet";
-	snprintf(buf, size, "unreadable: %s", strerror(-s->error));
-	return buf;
+	return ctl_problem_text(s->error, s->db_path, buf, size);
 }
 
 static void ctl_servers_json(const struct ctl_context *ctx, const struct ctl_server_list *l)
@@ -316,7 +371,8 @@ int ctl_cmd_servers(struct ctl_context *ctx, int argc, char **argv)
 	struct ctl_server_list l = {};
 	int r;
 
-	r = ctl_collect_servers(ctx, &l);
+	/* The store logs the detailed reason of each problem that the table names. */
+	r = ctl_collect_servers(ctx, &l, false);
 	if (r < 0) {
 		ctl_server_list_release(&l);
 		return CTL_EXIT_FAILURE;
@@ -362,7 +418,8 @@ int ctl_resolve_server(struct ctl_context *ctx, const char *arg, char **ret_db,
 		return *ret_name ? r : -ENOMEM;
 	}
 
-	r = ctl_collect_servers(ctx, &l);
+	/* Opening the server reports its own problems; the other servers' do not matter here. */
+	r = ctl_collect_servers(ctx, &l, true);
 	if (r < 0) {
 		ctl_server_list_release(&l);
 		return r == -ENOENT ? -EIO : r;
@@ -395,7 +452,7 @@ int ctl_open_server(struct ctl_context *ctx, const char *arg, bool writable,
 		.client_lease_time = ctx->settings.audit_lease_time,
 	};
 	_cleanup_free_ char *db = NULL, *name = NULL, *stored_name = NULL;
-	int r;
+	int log_level, r;
 
 	r = ctl_resolve_server(ctx, arg, &db, &name);
 	if (r < 0)
@@ -411,13 +468,27 @@ int ctl_open_server(struct ctl_context *ctx, const char *arg, bool writable,
 	if (r < 0)
 		return r == -ENOENT ? -EIO : r;
 
-	/* Prefer the name the database records over a path given on the command line. */
-	if (nsr_store_get_meta(*ret, "name", &stored_name) == 0) {
+	/*
+	 * Prefer the name the database records over a path given on the command
+	 * line. Without one the argument serves, and a damaged file fails again,
+	 * with its message, at the command's first read.
+	 */
+	log_level = ctl_log_quiet();
+	r = nsr_store_get_meta(*ret, "name", &stored_name);
+	nsr_log_set_max_level(log_level);
+	if (r == 0) {
 		free(name);
 		name = NSR_TAKE_PTR(stored_name);
 	}
 	*ret_name = NSR_TAKE_PTR(name);
 	return 0;
+}
+
+int ctl_read_failed(int r, const char *action, const char *server)
+{
+	if (r == -ENOMEM)
+		nsr_log_error_errno(r, "%s of server %s: %m", action, server);
+	return CTL_EXIT_FAILURE;
 }
 
 int ctl_exit_code(int r)

@@ -31,6 +31,7 @@ enum {
 	CTL_OPT_NODE = 1 << 5,
 	CTL_OPT_LEASE = 1 << 6,
 	CTL_OPT_EVENTS = 1 << 7,
+	CTL_OPT_CREATE = 1 << 8,
 };
 
 struct ctl_options {
@@ -48,6 +49,7 @@ struct ctl_options {
 	bool events;
 	const char *node;	/* NULL: the configured node-id */
 	int64_t lease;		/* 0: the configured ownership-lease */
+	bool create;		/* import: create a server that does not exist */
 };
 
 struct ctl_context {
@@ -100,11 +102,20 @@ json_t *ctl_json_text(const char *text);
 /* A JSON object with "TIME" as ISO 8601 (or null for 0) and "TIME_epoch" as seconds. */
 int ctl_json_set_time(json_t *obj, const char *key, int64_t t);
 
-/* Write @root to stdout, indented, with a final newline, and release it. */
+/*
+ * Write @root to stdout, indented, with a final newline, and release it.
+ * Returns 0, -ENOMEM for a NULL @root, or a logged write error.
+ */
 int ctl_json_print(json_t *root);
 
 /* A malloc'ed copy of @s for a terminal: control characters become '?'. */
 char *ctl_printable(const char *s);
+
+/*
+ * Stop writing error messages, for reads whose failures the caller reports
+ * itself. Returns the previous level, to restore with nsr_log_set_max_level().
+ */
+int ctl_log_quiet(void);
 
 enum {
 	CTL_COLUMN_RIGHT = 1 << 0,	/* align numbers to the right */
@@ -156,8 +167,24 @@ struct ctl_server_list {
 
 void ctl_server_list_release(struct ctl_server_list *l);
 
-/* List every server under the state directory and every configured one. */
-int ctl_collect_servers(struct ctl_context *ctx, struct ctl_server_list *l);
+/**
+ * ctl_collect_servers - list every server under the state directory and every configured one
+ * @quiet: do not write the store's messages about databases that cannot be read;
+ *         each server's error field records them either way
+ *
+ * Returns 0, or a negative errno (logged) when the state directory cannot be read.
+ */
+int ctl_collect_servers(struct ctl_context *ctx, struct ctl_server_list *l, bool quiet);
+
+/**
+ * ctl_problem_text - describe why a database could not be read, for a PROBLEM column
+ * @error: a negative errno of nsr_store_open() or a read, or 0
+ * @db_path: the database, whose header is read to name a newer schema version
+ * @buf: space for texts that carry a number
+ *
+ * Returns NULL for 0, otherwise a short phrase. The store logs the detailed reason.
+ */
+const char *ctl_problem_text(int error, const char *db_path, char *buf, size_t size);
 
 /**
  * ctl_resolve_server - find the database of a SERVER argument
@@ -180,6 +207,14 @@ int ctl_open_server(struct ctl_context *ctx, const char *arg, bool writable,
 
 /* The exit code for an error of ctl_open_server() or the store. */
 int ctl_exit_code(int r);
+
+/*
+ * Log @r, the failure of a command's reads, unless it was logged already, and
+ * return CTL_EXIT_FAILURE. The store and ctl_json_print() log each of their own
+ * failures, so only -ENOMEM from the CLI's tables and JSON values is left to
+ * log here. An -ENOMEM from the store may then be logged twice.
+ */
+int ctl_read_failed(int r, const char *action, const char *server);
 
 /* The state of a record's epoch: "current", "reclaimable" or "stale". */
 const char *ctl_epoch_state(const struct nsr_grace_state *grace, int64_t epoch);

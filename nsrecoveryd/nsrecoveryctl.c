@@ -15,6 +15,7 @@
 #include "nsr-config.h"
 #include "nsr-log.h"
 #include "nsr-settings.h"
+#include "nsr-store.h"
 
 static const struct ctl_command ctl_commands[] = {
 	{ "servers", ctl_cmd_servers, "", 0,
@@ -30,9 +31,10 @@ static const struct ctl_command ctl_commands[] = {
 	  "remove CLIENT from every epoch of SERVER (writes)" },
 	{ "export", ctl_cmd_export, "SERVER", CTL_OPT_EVENTS,
 	  "write SERVER's grace state and records as JSON" },
-	{ "import", ctl_cmd_import, "SERVER FILE", 0,
+	{ "import", ctl_cmd_import, "SERVER FILE", CTL_OPT_CREATE,
 	  "merge the records of an export FILE into SERVER (writes)" },
-	{ "import-legacy", ctl_cmd_import_legacy, "SERVER FORMAT PATH", CTL_OPT_YES, "import nfsdcld, nfsdcltrack or v4recovery clients (writes with --yes)" },
+	{ "import-legacy", ctl_cmd_import_legacy, "SERVER FORMAT PATH", CTL_OPT_YES,
+	  "import nfsdcld, nfsdcltrack or v4recovery clients (writes with --yes)" },
 	{ "check", ctl_cmd_check, "", 0,
 	  "verify the integrity and schema version of every database" },
 	{ "owner", ctl_cmd_owner, "SERVER", CTL_OPT_NODE,
@@ -54,7 +56,8 @@ static void ctl_help(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NSR_ARRAY_SIZE(ctl_commands); i++)
-		fprintf(f, "  %-8s %-13s %s\n", ctl_commands[i].name, ctl_commands[i].args,
+		fprintf(f, "  %s%s%s\n      %s\n", ctl_commands[i].name,
+			ctl_commands[i].args[0] ? " " : "", ctl_commands[i].args,
 			ctl_commands[i].summary);
 	fprintf(f,
 		"\n"
@@ -64,7 +67,7 @@ static void ctl_help(FILE *f)
 		"                        state-directory\n"
 		"      --json            write JSON instead of a table\n"
 		"  -h, --help            show this help and exit\n"
-		"      --version         show the version and exit\n"
+		"  -V, --version         show the version and exit\n"
 		"\n"
 		"Command options:\n"
 		"      --since TIME      clients, events, audit: only entries at or after TIME:\n"
@@ -73,20 +76,24 @@ static void ctl_help(FILE *f)
 		"      --principal NAME  clients: only clients with this principal\n"
 		"      --address ADDR    clients: only clients with this address\n"
 		"      --events          export: include the audit events\n"
-		"  -y, --yes             forget: do not ask for confirmation\n"
+		"  -y, --yes             forget: do not ask for confirmation (required when\n"
+		"                        standard input is not a terminal)\n"
+		"                        import-legacy: write instead of only reporting\n"
 		"      --force           forget: also during a grace period\n"
 		"      --node NODE       owner, takeover, release: the node id (default: the\n"
 		"                        configured node-id)\n"
-		"      --lease SECONDS   takeover: the lease length (default: ownership-lease)\n"
+		"      --lease SECONDS   takeover: the lease length, %d to %d (default:\n"
+		"                        ownership-lease)\n"
+		"      --create          import: create SERVER when it does not exist\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 invalid command line, 3 server or client\n"
 		"not found, 4 check found a problem, 5 owner --node: not owned by NODE.\n",
-		NSR_CONF_DEFAULT_PATH);
+		NSR_CONF_DEFAULT_PATH, NSR_SETTINGS_OWNERSHIP_LEASE_MIN,
+		NSR_SETTINGS_OWNERSHIP_LEASE_MAX);
 }
 
 enum {
 	CTL_LONG_JSON = 0x100,
-	CTL_LONG_VERSION,
 	CTL_LONG_SINCE,
 	CTL_LONG_PRINCIPAL,
 	CTL_LONG_ADDRESS,
@@ -94,6 +101,7 @@ enum {
 	CTL_LONG_EVENTS,
 	CTL_LONG_NODE,
 	CTL_LONG_LEASE,
+	CTL_LONG_CREATE,
 };
 
 /* Returns -1 to go on, or an exit code. Stops at the command name. */
@@ -104,12 +112,12 @@ static int ctl_parse_options(int argc, char **argv, struct ctl_options *opts)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, CTL_LONG_JSON },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, CTL_LONG_VERSION },
+		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+c:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:s:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts->config = optarg;
@@ -123,7 +131,7 @@ static int ctl_parse_options(int argc, char **argv, struct ctl_options *opts)
 		case 'h':
 			ctl_help(stdout);
 			return CTL_EXIT_OK;
-		case CTL_LONG_VERSION:
+		case 'V':
 			printf("nsrecoveryctl %s\n", NSR_VERSION);
 			return CTL_EXIT_OK;
 		default:
@@ -140,6 +148,19 @@ static int ctl_usage_error(const struct ctl_command *cmd)
 		"'nsrecoveryctl --help' for its options\n", cmd->name, cmd->args[0] ? " " : "",
 		cmd->args);
 	return CTL_EXIT_USAGE;
+}
+
+/* The rule of nsr_store_acquire(): 1 to 255 printable ASCII characters without blanks. */
+static bool ctl_node_id_valid(const char *node)
+{
+	size_t n = strlen(node);
+
+	if (n == 0 || n > NSR_OWNER_NODE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)node[i] <= 0x20 || (unsigned char)node[i] >= 0x7f)
+			return false;
+	return true;
 }
 
 /* Apply one command option; returns -1 to go on, or an exit code. */
@@ -175,17 +196,28 @@ static int ctl_apply_command_option(const struct ctl_command *cmd, int c, const 
 		opts->events = true;
 		return -1;
 	case CTL_LONG_NODE:
+		if (!ctl_node_id_valid(arg)) {
+			fprintf(stderr, "nsrecoveryctl: invalid --node '%s': give 1 to %d printable "
+				"ASCII characters without blanks, as in the node-id setting\n", arg,
+				NSR_OWNER_NODE_ID_MAX);
+			return CTL_EXIT_USAGE;
+		}
 		opts->node = arg;
 		return -1;
 	case CTL_LONG_LEASE:
 		errno = 0;
 		n = strtoll(arg, &end, 10);
-		if (errno || end == arg || *end || n < 1 || n > NSR_SETTINGS_OWNERSHIP_LEASE_MAX) {
-			fprintf(stderr, "nsrecoveryctl: invalid --lease '%s': give seconds from 1 "
-				"to %d\n", arg, NSR_SETTINGS_OWNERSHIP_LEASE_MAX);
+		if (errno || end == arg || *end || n < NSR_SETTINGS_OWNERSHIP_LEASE_MIN ||
+		    n > NSR_SETTINGS_OWNERSHIP_LEASE_MAX) {
+			fprintf(stderr, "nsrecoveryctl: invalid --lease '%s': give seconds from %d "
+				"to %d, the range of the ownership-lease setting\n", arg,
+				NSR_SETTINGS_OWNERSHIP_LEASE_MIN, NSR_SETTINGS_OWNERSHIP_LEASE_MAX);
 			return CTL_EXIT_USAGE;
 		}
 		opts->lease = n;
+		return -1;
+	case CTL_LONG_CREATE:
+		opts->create = true;
 		return -1;
 	case CTL_LONG_JSON:
 		opts->json = true;
@@ -218,6 +250,8 @@ static unsigned int ctl_option_flag(int c)
 		return CTL_OPT_NODE;
 	case CTL_LONG_LEASE:
 		return CTL_OPT_LEASE;
+	case CTL_LONG_CREATE:
+		return CTL_OPT_CREATE;
 	default:
 		return 0;
 	}
@@ -251,24 +285,29 @@ static int ctl_parse_command(const struct ctl_command *cmd, int argc, char **arg
 		{ "events", no_argument, NULL, CTL_LONG_EVENTS },
 		{ "node", required_argument, NULL, CTL_LONG_NODE },
 		{ "lease", required_argument, NULL, CTL_LONG_LEASE },
+		{ "create", no_argument, NULL, CTL_LONG_CREATE },
 		{ "json", no_argument, NULL, CTL_LONG_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	int c, r;
+	int c, r, index;
 
 	/* 0 makes GNU getopt start over on the new vector. */
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "yh", longopts, NULL)) != -1) {
+	index = -1;
+	while ((c = getopt_long(argc, argv, "yh", longopts, &index)) != -1) {
 		unsigned int flag = ctl_option_flag(c);
 
 		if (c == '?' || c == ':')
 			return ctl_usage_error(cmd);
+
+		/* Only a long option sets @index; -y is the one short command option. */
 		if (flag && !(cmd->options & flag)) {
-			fprintf(stderr, "nsrecoveryctl: %s does not take the option '%s'\n",
-				cmd->name, argv[optind - 1]);
+			fprintf(stderr, "nsrecoveryctl: %s does not take the option --%s\n",
+				cmd->name, index >= 0 ? longopts[index].name : "yes");
 			return ctl_usage_error(cmd);
 		}
+		index = -1;
 		r = ctl_apply_command_option(cmd, c, optarg, opts);
 		if (r >= 0)
 			return r;
