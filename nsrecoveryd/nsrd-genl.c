@@ -236,14 +236,20 @@ static int answer_send(uint64_t netns_id, struct nl_msg *msg, char *why, size_t 
 
 	rcu_read_lock();
 	g = genl_lookup_rcu(netns_id);
-	if (!g || g->answer_fd < 0) {
+	if (!g) {
 		rcu_read_unlock();
 		snprintf(why, why_len, "the namespace is no longer served");
 		return -ENOTCONN;
 	}
 
+	/* The loop thread closes answer_fd under the same lock when the family goes away. */
 	pthread_mutex_lock(&g->answer_lock);
-	r = answer_transact(g, msg, why, why_len);
+	if (g->answer_fd >= 0) {
+		r = answer_transact(g, msg, why, why_len);
+	} else {
+		snprintf(why, why_len, "nfsd's %s family went away", NFSD_CLTRACK_FAMILY_NAME);
+		r = -ENOTCONN;
+	}
 	pthread_mutex_unlock(&g->answer_lock);
 
 	stat_add(r < 0 ? &g->stats.answer_errors : &g->stats.answers, 1);
@@ -606,6 +612,60 @@ static void genl_handle_done(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 		genl_fetch(g);
 }
 
+/*
+ * Close both links after nfsd unregistered the family, and look for it again.
+ * Requests still queued fail to send their answers, which no kernel waits
+ * for any more.
+ */
+static void genl_detach_links(struct nsrd_genl *g)
+{
+	if (g->read_event)
+		event_free(g->read_event);
+	g->read_event = NULL;
+	close(g->event_fd);
+	g->event_fd = -1;
+
+	pthread_mutex_lock(&g->answer_lock);
+	close(g->answer_fd);
+	g->answer_fd = -1;
+	pthread_mutex_unlock(&g->answer_lock);
+
+	g->family = 0;
+	g->hello_done = false;
+	g->stats.hello_done = false;
+	g->fetching = false;
+	g->fetch_again = false;
+	g->throttled = false;
+	g->last_id = 0;
+	g->missing_logged = true;
+	retry_later(g, RETRY_ATTACH_MS);
+}
+
+/* Watch nlctrl's announcements for the family going away. */
+static void genl_handle_ctrl(struct nsrd_genl *g, const struct nlmsghdr *nlh)
+{
+	struct nlattr *tb[CTRL_ATTR_MAX + 1];
+	const struct genlmsghdr *gh;
+	const char *name;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(GENL_HDRLEN))
+		return;
+	gh = NLMSG_DATA(nlh);
+	if (gh->cmd != CTRL_CMD_DELFAMILY)
+		return;
+	if (genlmsg_parse((struct nlmsghdr *)nlh, 0, tb, CTRL_ATTR_MAX, NULL) < 0 ||
+	    !tb[CTRL_ATTR_FAMILY_NAME])
+		return;
+
+	name = nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]);
+	if (strcmp(name, NFSD_CLTRACK_FAMILY_NAME) != 0)
+		return;
+
+	nsr_log_notice("netns %s: nfsd unregistered the %s family (nfsd module unloaded?); waiting for it to come back",
+		       g->netns_name, NFSD_CLTRACK_FAMILY_NAME);
+	genl_detach_links(g);
+}
+
 static void genl_handle_message(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 {
 	const struct genlmsghdr *gh;
@@ -619,6 +679,11 @@ static void genl_handle_message(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 		return;
 	case NLMSG_NOOP:
 	case NLMSG_OVERRUN:
+		return;
+	}
+
+	if (nlh->nlmsg_type == GENL_ID_CTRL && g->netlink) {
+		genl_handle_ctrl(g, nlh);
 		return;
 	}
 
@@ -680,8 +745,11 @@ static void on_event_readable(evutil_socket_t fd, short what, void *userdata)
 
 		left = (size_t)n;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)event_buffer; NLMSG_OK(h, left);
-		     h = NLMSG_NEXT(h, left))
+		     h = NLMSG_NEXT(h, left)) {
 			genl_handle_message(g, h);
+			if (g->event_fd < 0)
+				return; /* the family went away and the links were closed */
+		}
 	}
 }
 
@@ -742,7 +810,7 @@ static int open_in_netns(void *userdata)
 {
 	struct open_ctx *ctx = userdata;
 	struct nl_sock *sk;
-	int family, group, r;
+	int family, group, ctrl_group, r;
 
 	sk = nl_socket_alloc();
 	if (!sk)
@@ -759,6 +827,7 @@ static int open_in_netns(void *userdata)
 	group = family < 0 ? family :
 			     genl_ctrl_resolve_grp(sk, NFSD_CLTRACK_FAMILY_NAME,
 						   NFSD_CLTRACK_MCGRP_TRACKER);
+	ctrl_group = genl_ctrl_resolve_grp(sk, "nlctrl", "notify");
 	nl_socket_free(sk);
 	if (family < 0 || group < 0)
 		return -ENOENT;
@@ -767,6 +836,17 @@ static int open_in_netns(void *userdata)
 	if (r < 0)
 		return r;
 	ctx->event_fd = r;
+
+	/*
+	 * nlctrl announces when nfsd unregisters the family, as it does when
+	 * the nfsd module is unloaded; a new module registers it under a new id.
+	 */
+	if (ctrl_group >= 0 &&
+	    setsockopt(ctx->event_fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &ctrl_group,
+		       sizeof(ctrl_group)) < 0)
+		snprintf(ctx->error, sizeof(ctx->error),
+			 "joining nlctrl's notify group failed (%s), so an nfsd module reload goes unnoticed",
+			 strerror(errno));
 
 	r = netlink_socket(false, 0);
 	if (r < 0) {
@@ -802,6 +882,8 @@ static int genl_connect_netns(struct nsrd_genl *g)
 		return nsr_log_error_errno(r, "netns %s: opening netlink sockets failed: %m%s%s",
 					   g->netns_name, ctx.error[0] ? ": " : "", ctx.error);
 
+	if (ctx.error[0])
+		nsr_log_warning("netns %s: %s", g->netns_name, ctx.error);
 	if (g->missing_logged)
 		nsr_log_info("netns %s: the %s family is now registered", g->netns_name,
 			     NFSD_CLTRACK_FAMILY_NAME);
