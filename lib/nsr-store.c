@@ -142,6 +142,10 @@ int nsr_sqlite_errno(int rc)
  * for writing returns the file system's own error. This runs only on the
  * error path.
  */
+/*
+ * TODO: nothing reopens a store after such an error. Once the file system is
+ * repaired and writable again, the daemon must be restarted to write.
+ */
 static int store_sqlite_errno(struct nsr_store *store, int rc)
 {
 	int fd;

@@ -59,6 +59,12 @@ static int server_dir(struct nsrd *d, struct nsrd_netns *ns, const char *name, c
 	return nsr_serverdir_create(*ret);
 }
 
+/*
+ * TODO: this runs on the event loop thread. After an unclean shutdown the
+ * store's open reads every page (about 2 s for a million clients with a
+ * cold cache), and every namespace waits that long. Opening on a worker
+ * would need requests to wait for their server instead.
+ */
 static int server_open(struct nsrd *d, struct nsrd_netns *ns, const char *name,
 		       struct nsrd_server **ret)
 {
