@@ -88,7 +88,7 @@ void nsr_dispatch_queue_free(struct nsr_dispatch_queue *q);
  * @req: an initialized request with req->complete set; the dispatcher owns
  *       it until it calls req->complete(req) from a worker thread
  *
- * Returns 0 once queued, -EAGAIN when the queue holds max_queue requests
+ * Returns 0 once queued, -EAGAIN when the queue contains max_queue requests
  * (apply backpressure: stop reading that transport and retry later),
  * -ESHUTDOWN once the queue is being freed, or -EINVAL for a request the
  * store does not handle (NSR_OP_VERSION, no completion callback). On error
