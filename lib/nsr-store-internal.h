@@ -46,6 +46,7 @@ struct nsr_store_lease {
 	bool held;
 	struct nsr_owner owner;	/* node and generation acquired, expiry last written */
 	int64_t seconds;	/* the lease length to renew with */
+	bool fenced;		/* another node took the server over; read with __atomic */
 };
 
 struct nsr_store {

@@ -128,7 +128,13 @@ int nsr_store_owner_check(struct nsr_store *store, int64_t now)
 	r = owner_read(store, &current);
 	if (r < 0 && r != -ENOENT)
 		return r;
+	__atomic_store_n(&store->lease.fenced, true, __ATOMIC_RELEASE);
 	return owner_log_stale(store, r == -ENOENT ? NULL : &current);
+}
+
+bool nsr_store_fenced(const struct nsr_store *store)
+{
+	return __atomic_load_n(&store->lease.fenced, __ATOMIC_ACQUIRE);
 }
 
 static bool owner_node_id_valid(const char *node_id)

@@ -342,6 +342,16 @@ int nsr_store_integrity_check(struct nsr_store *store, void (*fn)(const char *pr
 
 /* ---- ownership lease --------------------------------------------------- */
 
+/**
+ * nsr_store_fenced - whether a write found the server taken over
+ *
+ * Set once a batch is refused with -ESTALE because another node's
+ * takeover bumped the generation, and never cleared: such a store never
+ * writes again, so its owner closes it and may open the file anew.
+ * Safe to call from any thread.
+ */
+bool nsr_store_fenced(const struct nsr_store *store);
+
 /* The longest node id the ownership row accepts. */
 #define NSR_OWNER_NODE_ID_MAX 255
 

@@ -498,7 +498,7 @@ static void genl_handle_upcall(struct nsrd_genl *g, const struct nlmsghdr *nlh)
 	if (up.req_id <= g->last_id)
 		goto out; /* already submitted; it is still waiting for its answer */
 
-	r = nsrd_server_bind(d, g->ns, up.scope, &srv);
+	r = nsrd_server_bind(d, g->ns, up.scope, up.type == NFSD_CLTRACK_REQ_GRACE_START, &srv);
 	if (r < 0) {
 		g->last_id = up.req_id;
 		genl_answer_now(g, up.req_id, r);

@@ -338,7 +338,7 @@ static int pipe_submit(struct nsrd_pipe *p, struct pipe_request *pr)
 
 	/* The pipe carries no scope: bind by the configured server name, else the netns name. */
 	name = p->ns->config && p->ns->config->server ? p->ns->config->server : p->ns->name;
-	r = nsrd_server_bind(p->daemon, p->ns, name, &srv);
+	r = nsrd_server_bind(p->daemon, p->ns, name, pr->req.op == NSR_OP_GRACE_START, &srv);
 	if (r < 0)
 		goto answer;
 

@@ -135,12 +135,25 @@ static void server_note_scope(struct nsrd_server *s, const char *scope)
 	s->scope = strdup(scope);
 }
 
-int nsrd_server_bind(struct nsrd *d, struct nsrd_netns *ns, const char *scope,
+int nsrd_server_bind(struct nsrd *d, struct nsrd_netns *ns, const char *scope, bool nfsd_start,
 		     struct nsrd_server **ret)
 {
 	const char *name = ns->config && ns->config->server ? ns->config->server : scope;
 	struct nsrd_server *s;
 	int r;
+
+	/*
+	 * A fenced store never writes again. Closing it here, on the next
+	 * request, and opening the file anew means that this node serves the
+	 * server again as soon as it may take the lease, without a restart.
+	 */
+	if (ns->server && nsr_store_fenced(ns->server->store)) {
+		nsr_log_warning("netns %s server %s: another node took this server over; closing its database and trying to own it again",
+				ns->name, ns->server->name);
+		nsrd_server_unbind(d, ns);
+	} else if (ns->server && nfsd_start) {
+		nsrd_server_unbind(d, ns);
+	}
 
 	if (ns->server && strcmp(ns->server->name, name) == 0)
 		goto bound;

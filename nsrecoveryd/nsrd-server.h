@@ -35,17 +35,22 @@ struct nsrd_server {
 /**
  * nsrd_server_bind - find or open the server that @ns serves for @scope
  * @scope: the server scope from nfsd's upcall
+ * @nfsd_start: the request is a GRACE_START, sent when nfsd starts
  * @ret: set to the bound server
  *
  * Opens the server's database on first use, creating its directory under
- * the state directory when it has no configured one. When the identity of
- * @ns changes (nfsd restarted with another scope and no name is
- * configured), the old server is released and a warning explains that its
- * clients cannot reclaim. Returns 0, -EEXIST when another namespace holds
- * this identity (logged with both namespace names), -EINVAL for a scope
- * that is not a valid server name, or the error of opening the database.
+ * the state directory when it has no configured one. At each nfsd start
+ * the database is closed and opened anew, which takes the ownership lease
+ * again, so a node that took the server over with "nsrecoveryctl takeover"
+ * serves it from its first request. A database that another node fenced
+ * is also opened anew. When the identity of @ns changes (nfsd restarted
+ * with another scope and no name is configured), the old server is
+ * released and a warning explains that its clients cannot reclaim.
+ * Returns 0, -EEXIST when another namespace holds this identity (logged
+ * with both namespace names), -EINVAL for a scope that is not a valid
+ * server name, or the error of opening the database.
  */
-int nsrd_server_bind(struct nsrd *d, struct nsrd_netns *ns, const char *scope,
+int nsrd_server_bind(struct nsrd *d, struct nsrd_netns *ns, const char *scope, bool nfsd_start,
 		     struct nsrd_server **ret);
 
 /**

@@ -341,6 +341,50 @@ START_TEST(test_two_namespaces_cannot_share_a_server)
 }
 END_TEST
 
+START_TEST(test_fenced_server_is_reopened)
+{
+	struct nsr_store_options opts = { 0 };
+	_cleanup_free_ char *db_path = NULL;
+	struct nsr_store *node_b = NULL;
+	struct harness h;
+	uint64_t req;
+
+	harness_init(&h);
+	h.settings.node_id = strdup("node-a");
+	h.settings.ownership_lease = 30;
+	harness_attach(&h, "srv1");
+
+	req = queue_grace(&h, NFSD_CLTRACK_REQ_GRACE_START, "fenced");
+	ck_assert_int_eq(answer_of(&h, req), 0);
+	req = queue_grace(&h, NFSD_CLTRACK_REQ_GRACE_DONE, "fenced");
+	ck_assert_int_eq(answer_of(&h, req), 0);
+	req = queue_client(&h, NFSD_CLTRACK_REQ_CREATE, "fenced", "before", 6);
+	ck_assert_int_eq(answer_of(&h, req), 0);
+
+	/* Node B takes the server over while node A has it open. */
+	ck_assert_int_ge(asprintf(&db_path, "%s/fenced/%s", h.state_dir, NSR_STORE_DB_NAME), 0);
+	ck_assert_int_eq(nsr_store_open(db_path, &opts, &node_b), 0);
+	ck_assert_int_eq(nsr_store_acquire(node_b, "node-b", 30, true), 0);
+
+	/* A's next write is fenced; the one after reopens and finds B's live lease. */
+	req = queue_client(&h, NFSD_CLTRACK_REQ_CREATE, "fenced", "fenced-write", 12);
+	ck_assert_int_eq(answer_of(&h, req), -ESTALE);
+	req = queue_client(&h, NFSD_CLTRACK_REQ_CREATE, "fenced", "while-b-owns", 12);
+	ck_assert_int_eq(answer_of(&h, req), -EBUSY);
+
+	/* Once B lets go, A takes the server again without a restart. */
+	ck_assert_int_eq(nsr_store_release(node_b), 0);
+	nsr_store_close(node_b);
+	req = queue_client(&h, NFSD_CLTRACK_REQ_CREATE, "fenced", "after", 5);
+	ck_assert_int_eq(answer_of(&h, req), 0);
+	ck_assert_uint_eq(stored_clients(&h, NSR_EPOCH_CURRENT), 2);
+
+	free(h.settings.node_id);
+	h.settings.node_id = NULL;
+	harness_stop(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon-genl");
@@ -353,6 +397,7 @@ int main(void)
 	tcase_add_test(tc, test_requests_queued_before_start_are_fetched);
 	tcase_add_test(tc, test_malformed_upcall_is_answered_with_error);
 	tcase_add_test(tc, test_two_namespaces_cannot_share_a_server);
+	tcase_add_test(tc, test_fenced_server_is_reopened);
 	suite_add_tcase(s, tc);
 	return nsr_test_run(s);
 }
