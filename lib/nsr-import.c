@@ -154,7 +154,9 @@ static void set_dedup(struct nsr_import_set *set)
 {
 	size_t out = 0;
 
-	qsort(set->recs, set->n_recs, sizeof(*set->recs), record_cmp);
+	/* qsort() must not see the NULL array of an empty set. */
+	if (set->n_recs > 0)
+		qsort(set->recs, set->n_recs, sizeof(*set->recs), record_cmp);
 	for (size_t i = 0; i < set->n_recs; i++) {
 		if (out > 0 && record_cmp(&set->recs[out - 1], &set->recs[i]) == 0) {
 			if (!set->recs[out - 1].rec.princhash_len && set->recs[i].rec.princhash_len) {
