@@ -10,6 +10,7 @@
 #include <linux/genetlink.h>
 
 #include "bench-kernel.h"
+#include "nl-wire.h"
 
 /* nfsd sizes dump datagrams from the reader's buffer; this is a typical size. */
 #define DUMP_DATAGRAM_SIZE 32768
@@ -22,36 +23,6 @@
  * bit set for the answer link. The wake pipe uses WAKE_TOKEN.
  */
 #define WAKE_TOKEN UINT64_MAX
-
-static int send_bytes(int fd, const void *buf, size_t len)
-{
-	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
-}
-
-static int send_msg(int fd, struct nl_msg *msg)
-{
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
-
-	return send_bytes(fd, nlh, nlh->nlmsg_len);
-}
-
-static int send_ack(int fd, const struct nlmsghdr *request, int error)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct nlmsgerr err;
-	} ack = {
-		.nlh = {
-			.nlmsg_len = sizeof(ack),
-			.nlmsg_type = NLMSG_ERROR,
-			.nlmsg_flags = NLM_F_CAPPED,
-			.nlmsg_seq = request->nlmsg_seq,
-		},
-		.err = { .error = error, .msg = *request },
-	};
-
-	return send_bytes(fd, &ack, sizeof(ack));
-}
 
 int bench_kernel_init(struct bench_kernel *k, size_t lat_samples)
 {
@@ -143,24 +114,13 @@ static void notify(struct bench_kernel *k, struct bench_link *l, uint32_t pendin
 	struct nl_msg *msg = NULL;
 
 	if (nsr_genl_build_pending_ntf(BENCH_KERNEL_FAMILY, pending, &msg) == 0)
-		send_msg(l->event_fd, msg);
+		nl_wire_send_msg(l->event_fd, msg);
 	nlmsg_free(msg);
 	k->notifications++;
 }
 
-static void dump_append(struct bench_link *l, uint8_t *buf, size_t *used, const void *msg,
-			size_t len)
-{
-	if (*used + NLMSG_ALIGN(len) > DUMP_DATAGRAM_SIZE) {
-		send_bytes(l->event_fd, buf, *used);
-		*used = 0;
-	}
-	memcpy(buf + *used, msg, len);
-	*used += NLMSG_ALIGN(len);
-}
-
 static void dump_one(struct bench_link *l, const struct bench_slot *s, uint32_t seq,
-		     uint8_t *buf, size_t *used)
+		     struct nl_wire_dump *dump)
 {
 	struct nsr_genl_upcall up;
 	struct nl_msg *msg = NULL;
@@ -174,7 +134,7 @@ static void dump_one(struct bench_link *l, const struct bench_slot *s, uint32_t 
 		bench_client_fill(&up.client, l->tag, s->seq);
 
 	if (nsr_genl_build_upcall(BENCH_KERNEL_FAMILY, 0, seq, &up, &msg) == 0)
-		dump_append(l, buf, used, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+		nl_wire_dump_append(dump, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
 	nlmsg_free(msg);
 	nsr_genl_upcall_release(&up);
 }
@@ -183,50 +143,36 @@ static void handle_get_pending(struct bench_kernel *k, struct bench_link *l,
 			       const struct nlmsghdr *nlh)
 {
 	static uint8_t buf[DUMP_DATAGRAM_SIZE];
-	uint8_t done[NLMSG_LENGTH(sizeof(int))] = { 0 };
-	struct nlmsghdr *dh = (struct nlmsghdr *)done;
+	struct nl_wire_dump dump;
 	uint64_t after_id = 0, id;
-	size_t used = 0;
 
 	if (nsr_genl_parse_get_pending(nlh, nlh->nlmsg_len, &after_id) < 0) {
-		send_ack(l->event_fd, nlh, -EINVAL);
+		nl_wire_send_ack(l->event_fd, nlh, -EINVAL);
 		return;
 	}
 	k->dumps++;
 
+	nl_wire_dump_init(&dump, l->event_fd, buf, sizeof(buf));
 	for (id = after_id + 1 > l->low ? after_id + 1 : l->low; id < l->next_id; id++) {
 		const struct bench_slot *s = &l->slots[id & l->mask];
 
 		if (s->id == id)
-			dump_one(l, s, nlh->nlmsg_seq, buf, &used);
+			dump_one(l, s, nlh->nlmsg_seq, &dump);
 	}
 
-	*dh = (struct nlmsghdr){
-		.nlmsg_len = sizeof(done),
-		.nlmsg_type = NLMSG_DONE,
-		.nlmsg_flags = NLM_F_MULTI,
-		.nlmsg_seq = nlh->nlmsg_seq,
-	};
-	dump_append(l, buf, &used, done, sizeof(done));
-	send_bytes(l->event_fd, buf, used);
+	nl_wire_dump_finish(&dump, nlh->nlmsg_seq);
 }
 
 static void handle_hello(struct bench_link *l, const struct nlmsghdr *nlh)
 {
 	struct nsr_genl_hello hello, reply = { .timeout_ms = 30000 };
-	struct nl_msg *msg = NULL;
 
 	if (nsr_genl_parse_hello(nlh, nlh->nlmsg_len, &hello) < 0) {
-		send_ack(l->event_fd, nlh, -EINVAL);
+		nl_wire_send_ack(l->event_fd, nlh, -EINVAL);
 		return;
 	}
-	reply.version = hello.version < NFSD_CLTRACK_PROTO_VERSION ? hello.version :
-								     NFSD_CLTRACK_PROTO_VERSION;
-	reply.caps = hello.caps & (NFSD_CLTRACK_CAP_AUDIT | NFSD_CLTRACK_CAP_RECLAIM_RECORD);
-	if (nsr_genl_build_hello_reply(BENCH_KERNEL_FAMILY, nlh->nlmsg_pid, nlh->nlmsg_seq, &reply,
-				       &msg) == 0)
-		send_msg(l->event_fd, msg);
-	nlmsg_free(msg);
+	nl_wire_hello_negotiate(&hello, &reply);
+	nl_wire_send_hello_reply(l->event_fd, BENCH_KERNEL_FAMILY, nlh, &reply);
 	__atomic_store_n(&l->hello_done, true, __ATOMIC_RELEASE);
 }
 
@@ -241,7 +187,7 @@ static void handle_event(struct bench_kernel *k, struct bench_link *l, const str
 	else if (gh->cmd == NFSD_CLTRACK_CMD_GET_PENDING)
 		handle_get_pending(k, l, nlh);
 	else
-		send_ack(l->event_fd, nlh, -EOPNOTSUPP);
+		nl_wire_send_ack(l->event_fd, nlh, -EOPNOTSUPP);
 }
 
 static int count_record(const struct nsr_genl_record *rec, void *userdata)
@@ -285,7 +231,7 @@ static void handle_answer(struct bench_kernel *k, struct bench_link *l, const st
 		if (r == 0)
 			l->records_msgs++;
 	}
-	send_ack(l->answer_fd, nlh, r);
+	nl_wire_send_ack(l->answer_fd, nlh, r);
 }
 
 static void read_link(struct bench_kernel *k, struct bench_link *l, int fd,

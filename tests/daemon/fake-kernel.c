@@ -11,38 +11,9 @@
 #include <linux/genetlink.h>
 
 #include "fake-kernel.h"
+#include "nl-wire.h"
 
 #define DUMP_DATAGRAM_SIZE 16384
-
-static int send_bytes(int fd, const void *buf, size_t len)
-{
-	return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
-}
-
-static int send_msg(int fd, struct nl_msg *msg)
-{
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
-
-	return send_bytes(fd, nlh, nlh->nlmsg_len);
-}
-
-static int send_ack(int fd, const struct nlmsghdr *request, int error)
-{
-	struct {
-		struct nlmsghdr nlh;
-		struct nlmsgerr err;
-	} ack = {
-		.nlh = {
-			.nlmsg_len = sizeof(ack),
-			.nlmsg_type = NLMSG_ERROR,
-			.nlmsg_flags = NLM_F_CAPPED,
-			.nlmsg_seq = request->nlmsg_seq,
-		},
-		.err = { .error = error, .msg = *request },
-	};
-
-	return send_bytes(fd, &ack, sizeof(ack));
-}
 
 static void copy_upcall(struct nsr_genl_upcall *dst, const struct nsr_genl_upcall *src)
 {
@@ -52,36 +23,18 @@ static void copy_upcall(struct nsr_genl_upcall *dst, const struct nsr_genl_upcal
 	dst->client.impl_id = src->client.impl_id ? strdup(src->client.impl_id) : NULL;
 }
 
-/* Append one message to the dump datagram, sending the datagram first when it is full. */
-static void dump_append(struct fake_kernel *k, uint8_t *buf, size_t *used, const void *msg,
-			size_t len)
-{
-	if (*used + NLMSG_ALIGN(len) > DUMP_DATAGRAM_SIZE) {
-		send_bytes(k->event_fd, buf, *used);
-		*used = 0;
-	}
-	memcpy(buf + *used, msg, len);
-	*used += NLMSG_ALIGN(len);
-}
-
 static void handle_get_pending(struct fake_kernel *k, const struct nlmsghdr *nlh)
 {
 	static __thread uint8_t buf[DUMP_DATAGRAM_SIZE];
-	struct nlmsghdr done = {
-		.nlmsg_len = NLMSG_LENGTH(sizeof(int)),
-		.nlmsg_type = NLMSG_DONE,
-		.nlmsg_flags = NLM_F_MULTI,
-		.nlmsg_seq = nlh->nlmsg_seq,
-	};
-	uint8_t done_buf[NLMSG_LENGTH(sizeof(int))] = { 0 };
+	struct nl_wire_dump dump;
 	uint64_t after_id = 0;
-	size_t used = 0;
 
 	if (nsr_genl_parse_get_pending(nlh, nlh->nlmsg_len, &after_id) < 0) {
-		send_ack(k->event_fd, nlh, -EINVAL);
+		nl_wire_send_ack(k->event_fd, nlh, -EINVAL);
 		return;
 	}
 
+	nl_wire_dump_init(&dump, k->event_fd, buf, sizeof(buf));
 	pthread_mutex_lock(&k->lock);
 	k->dumps++;
 	for (unsigned int i = 0; i < k->n_pending; i++) {
@@ -93,43 +46,35 @@ static void handle_get_pending(struct fake_kernel *k, const struct nlmsghdr *nlh
 
 		if (p->raw) {
 			((struct nlmsghdr *)p->raw)->nlmsg_seq = nlh->nlmsg_seq;
-			dump_append(k, buf, &used, p->raw, p->raw_len);
+			nl_wire_dump_append(&dump, p->raw, p->raw_len);
 			continue;
 		}
 		if (nsr_genl_build_upcall(FAKE_KERNEL_FAMILY, 0, nlh->nlmsg_seq, &p->up, &msg) == 0)
-			dump_append(k, buf, &used, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
+			nl_wire_dump_append(&dump, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
 		nlmsg_free(msg);
 	}
 	pthread_mutex_unlock(&k->lock);
 
-	memcpy(done_buf, &done, sizeof(done));
-	dump_append(k, buf, &used, done_buf, sizeof(done_buf));
-	send_bytes(k->event_fd, buf, used);
+	nl_wire_dump_finish(&dump, nlh->nlmsg_seq);
 }
 
 static void handle_hello(struct fake_kernel *k, const struct nlmsghdr *nlh)
 {
 	struct nsr_genl_hello hello, reply = { .timeout_ms = 10000 };
-	struct nl_msg *msg = NULL;
 
 	if (nsr_genl_parse_hello(nlh, nlh->nlmsg_len, &hello) < 0) {
-		send_ack(k->event_fd, nlh, -EINVAL);
+		nl_wire_send_ack(k->event_fd, nlh, -EINVAL);
 		return;
 	}
 
 	pthread_mutex_lock(&k->lock);
 	k->hellos++;
 	k->daemon_caps = hello.caps;
-	reply.version = hello.version < NFSD_CLTRACK_PROTO_VERSION ? hello.version :
-								     NFSD_CLTRACK_PROTO_VERSION;
-	reply.caps = hello.caps & (NFSD_CLTRACK_CAP_AUDIT | NFSD_CLTRACK_CAP_RECLAIM_RECORD);
+	nl_wire_hello_negotiate(&hello, &reply);
 	reply.pending = k->n_pending;
 	pthread_mutex_unlock(&k->lock);
 
-	if (nsr_genl_build_hello_reply(FAKE_KERNEL_FAMILY, nlh->nlmsg_pid, nlh->nlmsg_seq, &reply,
-				       &msg) == 0)
-		send_msg(k->event_fd, msg);
-	nlmsg_free(msg);
+	nl_wire_send_hello_reply(k->event_fd, FAKE_KERNEL_FAMILY, nlh, &reply);
 }
 
 static void handle_event_message(struct fake_kernel *k, const struct nlmsghdr *nlh)
@@ -143,7 +88,7 @@ static void handle_event_message(struct fake_kernel *k, const struct nlmsghdr *n
 	else if (gh->cmd == NFSD_CLTRACK_CMD_GET_PENDING)
 		handle_get_pending(k, nlh);
 	else
-		send_ack(k->event_fd, nlh, -EOPNOTSUPP);
+		nl_wire_send_ack(k->event_fd, nlh, -EOPNOTSUPP);
 }
 
 static struct fake_pending *find_pending(struct fake_kernel *k, uint64_t req_id)
@@ -206,7 +151,7 @@ static void handle_answer_message(struct fake_kernel *k, const struct nlmsghdr *
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
 
-	send_ack(k->answer_fd, nlh, r);
+	nl_wire_send_ack(k->answer_fd, nlh, r);
 }
 
 static void read_link(struct fake_kernel *k, int fd,
@@ -306,7 +251,7 @@ static void notify(struct fake_kernel *k, uint32_t pending)
 	struct nl_msg *msg = NULL;
 
 	if (nsr_genl_build_pending_ntf(FAKE_KERNEL_FAMILY, pending, &msg) == 0)
-		send_msg(k->event_fd, msg);
+		nl_wire_send_msg(k->event_fd, msg);
 	nlmsg_free(msg);
 }
 

@@ -7,6 +7,7 @@
 
 #include "nsr-audit.h"
 #include "nsr-store.h"
+#include "nsr-test-store.h"
 #include "nsr-test.h"
 
 static char *test_dir;
@@ -14,27 +15,19 @@ static char *db_path;
 
 static void setup(void)
 {
-	test_dir = nsr_test_mkdtemp();
-	ck_assert_ptr_nonnull(test_dir);
-	ck_assert_int_ge(asprintf(&db_path, "%s/%s", test_dir, NSR_STORE_DB_NAME), 0);
+	nsr_test_store_setup(&test_dir, &db_path);
 }
 
 static void teardown(void)
 {
-	nsr_test_rmtree(test_dir);
-	free(test_dir);
-	free(db_path);
-	test_dir = NULL;
-	db_path = NULL;
+	nsr_test_store_teardown(&test_dir, &db_path);
 }
 
 static struct nsr_store *open_at(const char *path, int64_t lease)
 {
 	const struct nsr_store_options opts = { .create = true, .client_lease_time = lease };
-	struct nsr_store *store = NULL;
 
-	ck_assert_int_eq(nsr_store_open(path, &opts, &store), 0);
-	return store;
+	return nsr_test_store_open(path, &opts);
 }
 
 /* CREATE @id at @time from @address with @principal; both may be NULL. */

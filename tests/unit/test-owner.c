@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "nsr-store.h"
+#include "nsr-test-store.h"
 #include "nsr-test.h"
 
 static char *test_dir;
@@ -14,37 +15,27 @@ static char *db_path;
 
 static void setup(void)
 {
-	test_dir = nsr_test_mkdtemp();
-	ck_assert_ptr_nonnull(test_dir);
-	ck_assert_int_ge(asprintf(&db_path, "%s/%s", test_dir, NSR_STORE_DB_NAME), 0);
+	nsr_test_store_setup(&test_dir, &db_path);
 }
 
 static void teardown(void)
 {
-	nsr_test_rmtree(test_dir);
-	free(test_dir);
-	free(db_path);
-	test_dir = NULL;
-	db_path = NULL;
+	nsr_test_store_teardown(&test_dir, &db_path);
 }
 
 /* Each handle on the one file plays one node. */
 static struct nsr_store *open_node(void)
 {
 	const struct nsr_store_options opts = { .create = true };
-	struct nsr_store *store = NULL;
 
-	ck_assert_int_eq(nsr_store_open(db_path, &opts, &store), 0);
-	return store;
+	return nsr_test_store_open(db_path, &opts);
 }
 
 static struct nsr_store *open_reader(void)
 {
 	const struct nsr_store_options opts = { .read_only = true };
-	struct nsr_store *store = NULL;
 
-	ck_assert_int_eq(nsr_store_open(db_path, &opts, &store), 0);
-	return store;
+	return nsr_test_store_open(db_path, &opts);
 }
 
 /* Apply one CREATE of @id and return the batch's result; the status is in *status. */

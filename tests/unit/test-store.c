@@ -15,6 +15,7 @@
 #include "nsr-serverdir.h"
 #include "nsr-store-internal.h"
 #include "nsr-store.h"
+#include "nsr-test-store.h"
 #include "nsr-test.h"
 
 static char *test_dir;
@@ -22,25 +23,18 @@ static char *db_path;
 
 static void setup(void)
 {
-	test_dir = nsr_test_mkdtemp();
-	ck_assert_ptr_nonnull(test_dir);
-	ck_assert_int_ge(asprintf(&db_path, "%s/%s", test_dir, NSR_STORE_DB_NAME), 0);
+	nsr_test_store_setup(&test_dir, &db_path);
 }
 
 static void teardown(void)
 {
-	nsr_test_rmtree(test_dir);
-	free(test_dir);
-	free(db_path);
-	test_dir = NULL;
-	db_path = NULL;
+	nsr_test_store_teardown(&test_dir, &db_path);
 }
 
 static struct nsr_store *open_path(const char *path, const struct nsr_store_options *opts)
 {
-	struct nsr_store *store = NULL;
+	struct nsr_store *store = nsr_test_store_open(path, opts);
 
-	ck_assert_int_eq(nsr_store_open(path, opts, &store), 0);
 	ck_assert_ptr_nonnull(store);
 	return store;
 }
