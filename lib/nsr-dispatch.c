@@ -36,6 +36,7 @@ struct nsr_dispatcher {
 	unsigned int max_batch;
 	unsigned int max_queue;
 	unsigned int n_threads;
+	void (*batch_done)(void);
 	pthread_t *threads;
 
 	struct nsr_dispatch_stats stats;
@@ -178,6 +179,9 @@ static void apply_batch(struct nsr_dispatch_queue *q, struct nsr_request **batch
 	/* Completion hands each request back; it may be freed at once. */
 	for (size_t i = 0; i < n; i++)
 		batch[i]->complete(batch[i]);
+
+	if (d->batch_done)
+		d->batch_done();
 }
 
 static void *worker_main(void *userdata)
@@ -266,6 +270,7 @@ int nsr_dispatcher_new(const struct nsr_dispatcher_options *opts, struct nsr_dis
 	pthread_cond_init(&d->queue_idle, NULL);
 	d->max_batch = opts->max_batch;
 	d->max_queue = opts->max_queue;
+	d->batch_done = opts->batch_done;
 	d->n_threads = opts->workers;
 
 	for (i = 0; i < opts->workers; i++) {

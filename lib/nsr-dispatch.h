@@ -36,6 +36,12 @@ struct nsr_dispatcher_options {
 	unsigned int workers;	/* worker threads, >= 1 */
 	unsigned int max_batch;	/* requests per transaction, >= 1 */
 	unsigned int max_queue;	/* queued requests per server before -EAGAIN, >= 1 */
+
+	/*
+	 * Called on a worker after it completed every request of one batch,
+	 * or NULL. A transport that held its answers back sends them here.
+	 */
+	void (*batch_done)(void);
 };
 
 struct nsr_dispatch_stats {

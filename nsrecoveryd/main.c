@@ -289,6 +289,7 @@ static int run(struct nsrd *d)
 		.workers = d->settings->workers,
 		.max_batch = d->settings->max_batch,
 		.max_queue = 4096,
+		.batch_done = nsrd_genl_flush_answers,
 	};
 	struct event *signals[3] = { NULL };
 	int r;
@@ -305,6 +306,7 @@ static int run(struct nsrd *d)
 	if (r < 0)
 		return nsr_log_error_errno(r, "installing signal handlers failed: %m");
 
+	nsrd_genl_batch_answers(true);
 	r = nsr_dispatcher_new(&dopts, &d->dispatcher);
 	if (r < 0)
 		return nsr_log_error_errno(r, "starting %u worker threads failed: %m",

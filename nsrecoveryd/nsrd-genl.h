@@ -61,6 +61,24 @@ void nsrd_genl_stop(struct nsrd_genl *g);
  */
 void nsrd_genl_free(struct nsrd_genl *g);
 
+/**
+ * nsrd_genl_batch_answers - hold answers back until the end of each batch
+ * @enable: true when the dispatcher calls nsrd_genl_flush_answers() as its
+ *	batch_done hook; set it before the dispatcher starts
+ *
+ * Without it every answer is sent, and acknowledged, on its own.
+ */
+void nsrd_genl_batch_answers(bool enable);
+
+/**
+ * nsrd_genl_flush_answers - send the answers this worker held back
+ *
+ * The dispatcher's batch_done hook: runs on the worker that completed the
+ * batch, sends its answers in one message to the kernel and logs each
+ * outcome.
+ */
+void nsrd_genl_flush_answers(void);
+
 /* Counters, for tests and the status log. */
 struct nsrd_genl_stats {
 	uint64_t upcalls;	/* requests fetched and submitted */

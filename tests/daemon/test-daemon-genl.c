@@ -45,7 +45,13 @@ static void harness_attach(struct harness *h, const char *netns_name)
 /* Start the daemon side and the fake kernel, without attaching them yet. */
 static void harness_init(struct harness *h)
 {
-	struct nsr_dispatcher_options dopts = { .workers = 2, .max_batch = 64, .max_queue = 1024 };
+	/* Answers are batched as in the daemon; the crash tests cover them unbatched. */
+	struct nsr_dispatcher_options dopts = {
+		.workers = 2,
+		.max_batch = 64,
+		.max_queue = 1024,
+		.batch_done = nsrd_genl_flush_answers,
+	};
 
 	memset(h, 0, sizeof(*h));
 	h->state_dir = nsr_test_mkdtemp();
@@ -60,6 +66,7 @@ static void harness_init(struct harness *h)
 	h->d.netns_dir_wd = -1;
 	h->d.base = event_base_new();
 	ck_assert_ptr_nonnull(h->d.base);
+	nsrd_genl_batch_answers(true);
 	ck_assert_int_eq(nsr_dispatcher_new(&dopts, &h->d.dispatcher), 0);
 
 	ck_assert_int_eq(fake_kernel_start(&h->kernel), 0);
