@@ -38,13 +38,6 @@ static int64_t audit_lease_time(const struct nsr_store *store)
 						 : NSR_STORE_CLIENT_LEASE_DEFAULT;
 }
 
-static void bind_text_or_null(sqlite3_stmt *stmt, int index, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(stmt, index, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, index);
-}
 
 /* Add a finding; @id may be NULL. */
 static int finding_add(struct nsr_store *store, int64_t time, enum nsr_finding_kind kind,
@@ -61,9 +54,9 @@ static int finding_add(struct nsr_store *store, int64_t time, enum nsr_finding_k
 	sqlite3_bind_text(stmt, 2, nsr_finding_kind_name(kind), -1, SQLITE_STATIC);
 	if (id)
 		sqlite3_bind_blob(stmt, 3, id, id_len, SQLITE_STATIC);
-	bind_text_or_null(stmt, 4, old_value);
-	bind_text_or_null(stmt, 5, new_value);
-	bind_text_or_null(stmt, 6, detail);
+	nsr_stmt_bind_text_or_null(stmt, 4, old_value);
+	nsr_stmt_bind_text_or_null(stmt, 5, new_value);
+	nsr_stmt_bind_text_or_null(stmt, 6, detail);
 	return nsr_store_step_done(store, stmt, "recording an audit finding");
 }
 
@@ -178,8 +171,8 @@ int nsr_audit_note_create(struct nsr_store *store, const struct nsr_client *c, i
 		return r;
 	sqlite3_bind_blob(stmt, 1, c->id, c->id_len, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, time);
-	bind_text_or_null(stmt, 3, c->address);
-	bind_text_or_null(stmt, 4, c->principal);
+	nsr_stmt_bind_text_or_null(stmt, 3, c->address);
+	nsr_stmt_bind_text_or_null(stmt, 4, c->principal);
 	return nsr_store_step_done(store, stmt, "recording a client sighting");
 }
 

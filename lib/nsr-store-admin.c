@@ -8,33 +8,6 @@
 #include "nsr-macro.h"
 #include "nsr-store-internal.h"
 
-static void bind_text_or_null(sqlite3_stmt *stmt, int index, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(stmt, index, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, index);
-}
-
-/* Add an audit event outside nsr_store_apply(); @id may be NULL. */
-static int admin_event_add(struct nsr_store *store, enum nsr_event_type type, const uint8_t *id,
-			   size_t id_len, int64_t time, int64_t epoch, const char *detail)
-{
-	_cleanup_(nsr_stmt_resetp) sqlite3_stmt *stmt = NULL;
-	int r;
-
-	r = nsr_store_stmt(store, NSR_STMT_EVENT_ADD, &stmt);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(stmt, 1, time);
-	sqlite3_bind_text(stmt, 2, nsr_event_type_name(type), -1, SQLITE_STATIC);
-	if (id)
-		sqlite3_bind_blob(stmt, 3, id, id_len, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, epoch);
-	bind_text_or_null(stmt, 5, detail);
-	return nsr_store_step_done(store, stmt, "recording an event");
-}
-
 static int admin_prepare(struct nsr_store *store, const char *sql, sqlite3_stmt **ret)
 {
 	int rc;
@@ -77,7 +50,7 @@ static int forget_locked(struct nsr_store *store, const uint8_t *id, size_t id_l
 		return nsr_log_error_errno(-ENOENT, "%s: client %s is not recorded in any epoch",
 					   nsr_store_label(store), text);
 
-	return admin_event_add(store, NSR_EVENT_FORGET, id, id_len, now, grace.current_epoch,
+	return nsr_store_event_add(store, NSR_EVENT_FORGET, id, id_len, now, grace.current_epoch,
 			       detail);
 }
 
@@ -186,11 +159,11 @@ static int import_one(struct import_ctx *ctx, const struct nsr_import_record *ir
 				  SQLITE_STATIC);
 	sqlite3_bind_int64(ctx->upsert, 4, rec->first_seen);
 	sqlite3_bind_int64(ctx->upsert, 5, rec->last_seen);
-	bind_text_or_null(ctx->upsert, 6, rec->address);
+	nsr_stmt_bind_text_or_null(ctx->upsert, 6, rec->address);
 	if (rec->minor_version >= 0)
 		sqlite3_bind_int(ctx->upsert, 7, rec->minor_version);
-	bind_text_or_null(ctx->upsert, 8, rec->principal);
-	bind_text_or_null(ctx->upsert, 9, rec->impl_id);
+	nsr_stmt_bind_text_or_null(ctx->upsert, 8, rec->principal);
+	nsr_stmt_bind_text_or_null(ctx->upsert, 9, rec->impl_id);
 	r = nsr_store_step_done(ctx->store, ctx->upsert, "importing a client");
 	sqlite3_reset(ctx->upsert);
 	if (r < 0)
@@ -201,7 +174,7 @@ static int import_one(struct import_ctx *ctx, const struct nsr_import_record *ir
 		return 0;
 	}
 	ctx->result.added++;
-	return admin_event_add(ctx->store, NSR_EVENT_IMPORT, rec->id, rec->id_len, ctx->now,
+	return nsr_store_event_add(ctx->store, NSR_EVENT_IMPORT, rec->id, rec->id_len, ctx->now,
 			       epoch, ctx->source);
 }
 

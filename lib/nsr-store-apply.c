@@ -16,36 +16,11 @@ struct apply_ctx {
 	int64_t now;
 };
 
-/* Bind an optional string; NULL binds SQL NULL. */
-static void bind_text_or_null(sqlite3_stmt *stmt, int index, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(stmt, index, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, index);
-}
-
 static int event_add(struct apply_ctx *ctx, enum nsr_event_type type, const struct nsr_client *c,
 		     int64_t time, int64_t epoch, const char *detail)
 {
-	_cleanup_(nsr_stmt_resetp) sqlite3_stmt *stmt = NULL;
-	int r, rc;
-
-	r = nsr_store_stmt(ctx->store, NSR_STMT_EVENT_ADD, &stmt);
-	if (r < 0)
-		return r;
-
-	sqlite3_bind_int64(stmt, 1, time);
-	sqlite3_bind_text(stmt, 2, nsr_event_type_name(type), -1, SQLITE_STATIC);
-	if (c)
-		sqlite3_bind_blob(stmt, 3, c->id, c->id_len, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, epoch);
-	bind_text_or_null(stmt, 5, detail);
-
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_DONE)
-		return nsr_store_log_sqlite(ctx->store, rc, "recording an event");
-	return 0;
+	return nsr_store_event_add(ctx->store, type, c ? c->id : NULL, c ? c->id_len : 0, time,
+				   epoch, detail);
 }
 
 /*
@@ -133,11 +108,11 @@ static int client_upsert(struct apply_ctx *ctx, const struct nsr_client *c, int6
 		sqlite3_bind_blob(stmt, 3, c->princhash, c->princhash_len, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 4, first_seen);
 	sqlite3_bind_int64(stmt, 5, last_seen);
-	bind_text_or_null(stmt, 6, c->address);
+	nsr_stmt_bind_text_or_null(stmt, 6, c->address);
 	if (c->minor_version >= 0)
 		sqlite3_bind_int(stmt, 7, c->minor_version);
-	bind_text_or_null(stmt, 8, c->principal);
-	bind_text_or_null(stmt, 9, c->impl_id);
+	nsr_stmt_bind_text_or_null(stmt, 8, c->principal);
+	nsr_stmt_bind_text_or_null(stmt, 9, c->impl_id);
 
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)

@@ -177,3 +177,22 @@ int nsr_audit_trim(struct nsr_store *store, int64_t now);
 
 /* Step a statement that returns no rows; SQLite errors are logged with @what. */
 int nsr_store_step_done(struct nsr_store *store, sqlite3_stmt *stmt, const char *what);
+
+/* Bind an optional string; NULL binds SQL NULL. */
+static inline void nsr_stmt_bind_text_or_null(sqlite3_stmt *stmt, int index, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, index, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+/**
+ * nsr_store_event_add - append one audit event inside the caller's transaction
+ * @id: the client id, or NULL for an event without a client
+ * @detail: free text, or NULL
+ *
+ * Returns 0 or a negative errno, logged.
+ */
+int nsr_store_event_add(struct nsr_store *store, enum nsr_event_type type, const uint8_t *id,
+			size_t id_len, int64_t time, int64_t epoch, const char *detail);

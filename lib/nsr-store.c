@@ -197,6 +197,25 @@ int nsr_store_step_done(struct nsr_store *store, sqlite3_stmt *stmt, const char 
 	return 0;
 }
 
+int nsr_store_event_add(struct nsr_store *store, enum nsr_event_type type, const uint8_t *id,
+			size_t id_len, int64_t time, int64_t epoch, const char *detail)
+{
+	_cleanup_(nsr_stmt_resetp) sqlite3_stmt *stmt = NULL;
+	int r;
+
+	r = nsr_store_stmt(store, NSR_STMT_EVENT_ADD, &stmt);
+	if (r < 0)
+		return r;
+
+	sqlite3_bind_int64(stmt, 1, time);
+	sqlite3_bind_text(stmt, 2, nsr_event_type_name(type), -1, SQLITE_STATIC);
+	if (id)
+		sqlite3_bind_blob(stmt, 3, id, id_len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, epoch);
+	nsr_stmt_bind_text_or_null(stmt, 5, detail);
+	return nsr_store_step_done(store, stmt, "recording an event");
+}
+
 int nsr_store_exec(struct nsr_store *store, enum nsr_stmt_id id, const char *what)
 {
 	_cleanup_(nsr_stmt_resetp) sqlite3_stmt *stmt = NULL;
