@@ -4,12 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <check.h>
 #include <sqlite3.h>
+#include <urcu-bp.h>
 
 #include "crash-util.h"
+#include "nsr-macro.h"
 #include "nsr-store.h"
+#include "nsr-test.h"
 
 #define CLIENT_ID_PREFIX "crash-client-"
 
@@ -222,4 +227,33 @@ void crash_db_state_free(struct crash_db_state *s)
 	free(s->recovering);
 	s->present = NULL;
 	s->recovering = NULL;
+}
+
+void crash_run_child(void (*fn)(const char *dir), const char *what)
+{
+	_cleanup_free_ char *dir = nsr_test_mkdtemp();
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+
+	/* Earlier tests in this process may have started liburcu's call_rcu thread. */
+	call_rcu_before_fork();
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		call_rcu_after_fork_child();
+		fn(dir);
+		_exit(0);
+	}
+	call_rcu_after_fork_parent();
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	nsr_test_rmtree(dir);
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CRASH_CHILD_SKIP) {
+		fprintf(stderr, "%s: skipped, see the message above\n", what);
+		return;
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s failed in the child (status 0x%x), see stderr", what, status);
 }

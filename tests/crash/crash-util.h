@@ -61,3 +61,18 @@ struct crash_db_state {
 int crash_db_read(const char *path, unsigned int n_clients, struct crash_db_state *ret);
 
 void crash_db_state_free(struct crash_db_state *s);
+
+/* The exit status with which a forked test child reports that it skipped. */
+#define CRASH_CHILD_SKIP 77
+
+/**
+ * crash_run_child - run @fn(@dir) in a forked child and check its exit
+ * @dir: a fresh directory under $TMPDIR, removed afterwards
+ * @what: the test's name in messages
+ *
+ * The child may call _exit(CRASH_CHILD_SKIP) after printing why it cannot
+ * run here, such as a missing permission to mount. Any other non-zero
+ * exit fails the calling check test. liburcu's call_rcu thread is handled
+ * across the fork.
+ */
+void crash_run_child(void (*fn)(const char *dir), const char *what);

@@ -548,7 +548,7 @@ END_TEST
  * test mounts a small tmpfs. The child reports through its exit status:
  * 0 passed, 1 failed (the reason is on stderr), 77 not permitted here.
  */
-#define CHILD_SKIP 77
+#define CHILD_SKIP CRASH_CHILD_SKIP
 #define CHILD_CHECK(cond, ...)                                                     \
 	do {                                                                       \
 		if (!(cond)) {                                                     \
@@ -575,35 +575,6 @@ static void child_mount_tmpfs(const char *dir, const char *size)
 		fprintf(stderr, "skipped: mounting a tmpfs on %s failed: %s\n", dir, strerror(errno));
 		_exit(CHILD_SKIP);
 	}
-}
-
-static void run_child(void (*fn)(const char *dir), const char *what)
-{
-	_cleanup_free_ char *dir = nsr_test_mkdtemp();
-	int status;
-	pid_t pid;
-
-	ck_assert_ptr_nonnull(dir);
-
-	/* Earlier tests in this process may have started liburcu's call_rcu thread. */
-	call_rcu_before_fork();
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		fn(dir);
-		_exit(0);
-	}
-	call_rcu_after_fork_parent();
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	rmdir(dir);
-
-	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SKIP) {
-		fprintf(stderr, "%s: skipped, see the message above\n", what);
-		return;
-	}
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "%s failed in the child (status 0x%x), see stderr", what, status);
 }
 
 /* A client id of 1000 bytes, so that a few hundred records fill the file system. */
@@ -688,7 +659,7 @@ static void full_disk_child(const char *dir)
 
 START_TEST(test_full_disk_fails_requests)
 {
-	run_child(full_disk_child, "full disk");
+	crash_run_child(full_disk_child, "full disk");
 }
 END_TEST
 

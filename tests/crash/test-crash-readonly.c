@@ -44,7 +44,7 @@
  * possible here. The reason goes to report_fd, the test's stderr even
  * while the daemon's log is captured.
  */
-#define CHILD_SKIP 77
+#define CHILD_SKIP CRASH_CHILD_SKIP
 static int report_fd = STDERR_FILENO;
 #define CHILD_CHECK(cond, ...)                                                     \
 	do {                                                                       \
@@ -466,30 +466,7 @@ static void read_only_child(const char *dir)
 
 START_TEST(test_storage_turns_read_only)
 {
-	_cleanup_free_ char *dir = nsr_test_mkdtemp();
-	int status;
-	pid_t pid;
-
-	ck_assert_ptr_nonnull(dir);
-
-	call_rcu_before_fork();
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		call_rcu_after_fork_child();
-		read_only_child(dir);
-		_exit(0);
-	}
-	call_rcu_after_fork_parent();
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	nsr_test_rmtree(dir);
-
-	if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_SKIP) {
-		fprintf(stderr, "read-only storage: skipped, see the message above\n");
-		return;
-	}
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "read-only storage failed in the child (status 0x%x), see stderr", status);
+	crash_run_child(read_only_child, "read-only storage");
 }
 END_TEST
 
