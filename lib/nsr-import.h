@@ -69,7 +69,7 @@ struct nsr_import_skip {
 	char *reason;
 };
 
-/* What one source holds, ready for nsr_import_apply(). */
+/* The records read from one source, ready for nsr_import_apply(). */
 struct nsr_import_set {
 	enum nsr_import_format format;
 	char *path;		/* the file or directory that was read */

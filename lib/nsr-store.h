@@ -101,7 +101,7 @@ struct nsr_event {
 	const char *detail;	/* free text, may be NULL */
 };
 
-/* Which records nsr_store_foreach_client() visits. */
+/* The epochs whose records nsr_store_foreach_client() visits. */
 enum nsr_epoch_select {
 	NSR_EPOCH_CURRENT,
 	NSR_EPOCH_RECOVERY,
@@ -289,7 +289,7 @@ const char *nsr_event_type_name(enum nsr_event_type type);
 int nsr_store_forget(struct nsr_store *store, const uint8_t *id, size_t id_len,
 		     bool during_grace, const char *detail, uint64_t *removed);
 
-/* Where an imported record belongs, relative to the exporting server's grace state. */
+/* The epoch an imported record belongs to, relative to the exporting server's grace state. */
 enum nsr_import_role {
 	NSR_IMPORT_CURRENT,	/* the exporting server's current epoch */
 	NSR_IMPORT_RECLAIMABLE,	/* its recovery epoch */
@@ -352,7 +352,7 @@ int nsr_store_integrity_check(struct nsr_store *store, void (*fn)(const char *pr
  */
 bool nsr_store_fenced(const struct nsr_store *store);
 
-/* The longest node id the ownership row accepts. */
+/* Maximum length of a node id in the ownership row, in bytes. */
 #define NSR_OWNER_NODE_ID_MAX 255
 
 struct nsr_owner {

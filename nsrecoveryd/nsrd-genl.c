@@ -389,10 +389,10 @@ static void genl_request_free(struct genl_request *gr)
 
 /*
  * Answers held back until the end of a worker's batch. The dispatcher
- * completes a batch's requests one after another on one worker and then
- * calls nsrd_genl_flush_answers(), so the REPLY messages of a batch go to
- * the kernel in one sendmsg() and their acknowledgements are read
- * together, instead of one round trip per request under the mutex.
+ * completes a batch's requests one after another on one worker, then calls
+ * nsrd_genl_flush_answers(). The batch's REPLY messages therefore go to the
+ * kernel in one sendmsg(), and their acknowledgements are read together,
+ * instead of one round trip per request under the mutex.
  */
 #define OUTBOX_MAX 256
 

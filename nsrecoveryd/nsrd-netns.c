@@ -379,7 +379,7 @@ static void on_rescan(evutil_socket_t fd, short what, void *userdata)
 		return;
 	}
 
-	nsr_log_warning("netns directory %s holds an entry that is still not a network namespace after %d ms; ignoring it until the directory changes",
+	nsr_log_warning("netns directory %s contains an entry that is still not a network namespace after %d ms; ignoring it until the directory changes",
 			d->settings->netns_dir, RESCAN_INTERVAL_MS * RESCAN_MAX_CHECKS);
 	checks = 0;
 }
